@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod logs;
+pub mod run;
+pub mod runs;
+pub mod validate;

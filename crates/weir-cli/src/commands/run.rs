@@ -1,0 +1,151 @@
+//! `weir run FILE`: runs a compiled pipeline in the foreground with a progress display.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use weir_engine::{EngineConfig, EngineError, RunRequest};
+use weir_executor::local::LocalExecutorOptions;
+use weir_spec::{values, Pipeline};
+use weir_store::State;
+
+use crate::{display, progress, setup};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Compiled pipeline (YAML or JSON, as written by kfp.compiler).
+    file: PathBuf,
+    /// Pipeline argument as NAME=VALUE; repeat for several. Lists and dicts are JSON.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Run name [default: <pipeline name>-<UTC timestamp>].
+    #[arg(long)]
+    name: Option<String>,
+    /// Run every task even when an earlier run cached its result.
+    #[arg(long)]
+    no_cache: bool,
+    /// Maximum tasks running at once [default: 4 per CPU core].
+    #[arg(long, value_name = "N")]
+    parallelism: Option<usize>,
+    /// Timeout in seconds for tasks whose spec sets none.
+    #[arg(long, value_name = "SECONDS")]
+    task_timeout: Option<f64>,
+    /// Python interpreter that runs Python components [default: python3 on PATH].
+    #[arg(long, env = "WEIR_PYTHON", value_name = "PATH")]
+    python: Option<PathBuf>,
+    /// Print no progress, only the outcome.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let pipeline = weir_spec::load_file(&args.file)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("cannot load pipeline {}", args.file.display()))?;
+    let arguments = parse_params(&pipeline, &args.params)?;
+
+    let mut config = EngineConfig::default();
+    if let Some(n) = args.parallelism {
+        if n == 0 {
+            bail!("--parallelism must be at least 1");
+        }
+        config.max_parallel_tasks = n;
+    }
+    if let Some(seconds) = args.task_timeout {
+        if !(seconds > 0.0 && seconds.is_finite()) {
+            bail!("--task-timeout must be a positive number of seconds, got {seconds}");
+        }
+        config.default_task_timeout = Some(Duration::from_secs_f64(seconds));
+    }
+    let executor = LocalExecutorOptions { python: args.python.clone(), ..Default::default() };
+    let engine = setup::open_engine(data_dir, config, executor)?;
+
+    let mut request = RunRequest::new(pipeline);
+    request.arguments = arguments;
+    request.name = args.name.clone();
+    request.enable_caching = !args.no_cache;
+    let run = match engine.submit(request).await {
+        Ok(run) => run,
+        Err(EngineError::InvalidArguments(message)) => bail!("invalid run arguments:\n{message}"),
+        Err(e) => return Err(e.into()),
+    };
+    if !args.quiet && !args.json {
+        eprintln!("Run {} ({}) started; data in {}", run.name, run.run_id, data_dir.display());
+    }
+
+    let cancel = CancellationToken::new();
+    spawn_interrupt_handler(cancel.clone());
+    let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let show = !args.quiet && !args.json;
+    let display_task = tokio::spawn(progress::show(events_rx, show));
+    let finished = engine.execute(&run.run_id, cancel, Some(events_tx)).await?;
+    let _ = display_task.await;
+
+    let tasks = engine.store().list_tasks(&finished.run_id).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&display::run_json(&finished, &tasks))?);
+    } else {
+        print!("{}", display::run_summary(&finished, &tasks));
+    }
+    Ok(match finished.state {
+        State::Succeeded => ExitCode::SUCCESS,
+        State::Canceled => ExitCode::from(130),
+        _ => ExitCode::from(1),
+    })
+}
+
+/// First Ctrl-C cancels the run (tasks are stopped and recorded); a second one exits at once.
+fn spawn_interrupt_handler(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        eprintln!("\nCanceling the run; press Ctrl-C again to exit at once.");
+        cancel.cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
+}
+
+/// Parses `NAME=VALUE` pairs using the declared type of each root input.
+fn parse_params(pipeline: &Pipeline, params: &[String]) -> anyhow::Result<BTreeMap<String, Value>> {
+    let definitions = &pipeline.spec.root.input_definitions;
+    let mut arguments = BTreeMap::new();
+    let mut problems = Vec::new();
+    for param in params {
+        let Some((name, text)) = param.split_once('=') else {
+            problems.push(format!("invalid --param {param:?}: expected NAME=VALUE"));
+            continue;
+        };
+        let name = name.trim();
+        let value = match definitions.parameters.get(name) {
+            Some(definition) => match values::parse_cli_value(text, definition.parameter_type) {
+                Ok(value) => value,
+                Err(e) => {
+                    problems.push(format!("invalid value for pipeline parameter {name:?}: {e}"));
+                    continue;
+                }
+            },
+            // Artifacts take a URI; unknown names are reported by the engine with the list of
+            // known inputs.
+            None => Value::String(text.to_string()),
+        };
+        if arguments.insert(name.to_string(), value).is_some() {
+            problems.push(format!("pipeline parameter {name:?} is given more than once"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(arguments)
+    } else {
+        bail!("{}", problems.join("\n"))
+    }
+}

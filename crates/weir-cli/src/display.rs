@@ -1,0 +1,192 @@
+//! Text and JSON renderings of runs and tasks for the terminal.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use weir_spec::values;
+use weir_store::{RunRecord, TaskKind, TaskRecord};
+
+/// The outcome of a run: state, tasks with durations, outputs, metrics and artifacts.
+pub fn run_summary(run: &RunRecord, tasks: &[TaskRecord]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Run       {} ({})", run.name, run.run_id);
+    let _ = writeln!(out, "Pipeline  {}", run.pipeline_name);
+    let _ = writeln!(
+        out,
+        "State     {}{}",
+        run.state,
+        duration_suffix(run.started_at, run.finished_at)
+    );
+    if let Some(error) = &run.error {
+        let _ = writeln!(out, "Error     {error}");
+    }
+
+    let _ = writeln!(out, "\nTasks");
+    out.push_str(&task_table(tasks));
+
+    let outputs = output_lines(&run.outputs);
+    if !outputs.is_empty() {
+        let _ = writeln!(out, "\nOutputs");
+        for line in outputs {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+
+    let metrics = metric_lines(tasks);
+    if !metrics.is_empty() {
+        let _ = writeln!(out, "\nMetrics");
+        for line in metrics {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}
+
+/// One line per task, indented by depth, with state, attempts and duration.
+pub fn task_table(tasks: &[TaskRecord]) -> String {
+    let mut rows: Vec<&TaskRecord> = tasks.iter().collect();
+    rows.sort_by(|a, b| a.path.cmp(&b.path));
+    let width = rows.iter().map(|t| t.path.len()).max().unwrap_or(4).clamp(4, 60);
+    let mut out = String::new();
+    for task in rows {
+        let mut notes = Vec::new();
+        if task.cached {
+            notes.push("cached".to_string());
+        }
+        if task.attempts > 1 {
+            notes.push(format!("{} attempts", task.attempts));
+        }
+        if task.kind != TaskKind::Container {
+            notes.push(task.kind.as_str().to_string());
+        }
+        let notes =
+            if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:<9} {:>8}{notes}",
+            task.path,
+            task.state.as_str(),
+            duration(task.started_at, task.finished_at),
+        );
+        if let (Some(error), TaskKind::Container | TaskKind::Importer) = (&task.error, task.kind) {
+            let _ = writeln!(out, "  {:<width$}  error: {}", "", first_line(error));
+        }
+    }
+    out
+}
+
+fn output_lines(outputs: &Value) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(parameters) = outputs.get("parameters").and_then(Value::as_object) {
+        for (name, value) in parameters {
+            lines.push(format!("{name} = {}", values::render_text(value)));
+        }
+    }
+    if let Some(artifacts) = outputs.get("artifacts").and_then(Value::as_object) {
+        for (name, list) in artifacts {
+            for artifact in list.as_array().into_iter().flatten() {
+                let uri = artifact.get("uri").and_then(Value::as_str).unwrap_or("");
+                lines.push(format!("{name} = {uri}"));
+            }
+        }
+    }
+    lines
+}
+
+/// Values logged to `system.Metrics` artifacts, by task.
+fn metric_lines(tasks: &[TaskRecord]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for task in tasks {
+        let Some(artifacts) = task.outputs.get("artifacts").and_then(Value::as_object) else {
+            continue;
+        };
+        for list in artifacts.values() {
+            for artifact in list.as_array().into_iter().flatten() {
+                let title = artifact.pointer("/type/schemaTitle").and_then(Value::as_str);
+                if title != Some("system.Metrics") {
+                    continue;
+                }
+                let Some(metadata) = artifact.get("metadata").and_then(Value::as_object) else {
+                    continue;
+                };
+                for (key, value) in metadata {
+                    if key == "display_name" {
+                        continue;
+                    }
+                    lines.push(format!("{}: {key} = {}", task.path, values::render_text(value)));
+                }
+            }
+        }
+    }
+    lines
+}
+
+pub fn run_json(run: &RunRecord, tasks: &[TaskRecord]) -> Value {
+    let tasks: Vec<Value> = tasks.iter().map(task_json).collect();
+    json!({
+        "run_id": run.run_id,
+        "name": run.name,
+        "pipeline_name": run.pipeline_name,
+        "state": run.state.as_str(),
+        "error": run.error,
+        "parameters": run.parameters.get("parameters").cloned().unwrap_or(json!({})),
+        "outputs": run.outputs,
+        "pipeline_root": run.pipeline_root,
+        "created_at": run.created_at.to_rfc3339(),
+        "started_at": run.started_at.map(|t| t.to_rfc3339()),
+        "finished_at": run.finished_at.map(|t| t.to_rfc3339()),
+        "tasks": tasks,
+    })
+}
+
+pub fn task_json(task: &TaskRecord) -> Value {
+    json!({
+        "task_id": task.task_id,
+        "parent_task_id": task.parent_task_id,
+        "name": task.name,
+        "display_name": task.display_name,
+        "path": task.path,
+        "kind": task.kind.as_str(),
+        "state": task.state.as_str(),
+        "attempts": task.attempts,
+        "cached": task.cached,
+        "inputs": task.inputs,
+        "outputs": task.outputs,
+        "error": task.error,
+        "started_at": task.started_at.map(|t| t.to_rfc3339()),
+        "finished_at": task.finished_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+pub fn duration(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> String {
+    match (start, end) {
+        (Some(start), Some(end)) => {
+            format_seconds((end - start).num_milliseconds() as f64 / 1000.0)
+        }
+        (Some(start), None) => {
+            format!("{}+", format_seconds((Utc::now() - start).num_milliseconds() as f64 / 1000.0))
+        }
+        _ => "-".into(),
+    }
+}
+
+fn duration_suffix(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> String {
+    match (start, end) {
+        (Some(_), _) => format!(" in {}", duration(start, end)),
+        _ => String::new(),
+    }
+}
+
+fn format_seconds(seconds: f64) -> String {
+    if seconds < 60.0 {
+        format!("{seconds:.2}s")
+    } else {
+        let minutes = (seconds / 60.0).floor();
+        format!("{minutes:.0}m{:04.1}s", seconds - minutes * 60.0)
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}

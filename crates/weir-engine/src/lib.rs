@@ -1,0 +1,132 @@
+//! Runs compiled KFP pipelines.
+//!
+//! [`Engine::submit`] checks a pipeline's run arguments and stores a new run;
+//! [`Engine::execute`] walks the pipeline's DAGs, resolves every task's inputs, evaluates
+//! conditions, expands loops, and hands container tasks to an [`Executor`]. Every task state
+//! change is written to the [`Store`] before the engine acts on it.
+//!
+//! The engine knows no HTTP and starts no processes itself: executors do that.
+
+mod bind;
+mod cache;
+mod container;
+mod dag;
+mod importer;
+mod node;
+mod record;
+mod resolve;
+mod run;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use weir_artifacts::LocalArtifactStore;
+use weir_executor::Executor;
+use weir_spec::Pipeline;
+use weir_store::{State, Store, StoreError, TaskKind};
+
+/// Settings that apply to every run an engine executes.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Global cache switch; when false no task reuses earlier outputs.
+    pub caching: bool,
+    /// Maximum container tasks running at once over all runs of this engine.
+    pub max_parallel_tasks: usize,
+    /// Timeout for tasks whose spec sets none.
+    pub default_task_timeout: Option<Duration>,
+    /// Interval at which a running run checks the store for a cancel request.
+    pub cancel_poll_interval: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        EngineConfig {
+            caching: true,
+            max_parallel_tasks: cores * 4,
+            default_task_timeout: None,
+            cancel_poll_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A request to run a pipeline.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub pipeline: Pipeline,
+    /// Run arguments by root input name; checked and converted by [`Engine::submit`].
+    pub arguments: BTreeMap<String, Value>,
+    /// Run name; defaults to `<pipeline name>-<UTC timestamp>`.
+    pub name: Option<String>,
+    /// Per-run cache switch (the global and per-task switches also apply).
+    pub enable_caching: bool,
+    pub experiment_id: Option<String>,
+    pub pipeline_version_id: Option<String>,
+}
+
+impl RunRequest {
+    pub fn new(pipeline: Pipeline) -> Self {
+        RunRequest {
+            pipeline,
+            arguments: BTreeMap::new(),
+            name: None,
+            enable_caching: true,
+            experiment_id: None,
+            pipeline_version_id: None,
+        }
+    }
+}
+
+/// A task state change, sent to whoever watches a run (the progress display, later the UI).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskEvent {
+    pub task_id: String,
+    pub path: String,
+    pub kind: TaskKind,
+    pub state: State,
+    pub cached: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    InvalidArguments(String),
+    #[error("pipeline cannot run: {0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored pipeline spec of run {run_id} is unreadable: {message}")]
+    CorruptRun { run_id: String, message: String },
+}
+
+/// Runs pipelines against one store, executor and artifact store.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) executor: Arc<dyn Executor>,
+    pub(crate) artifacts: LocalArtifactStore,
+    pub(crate) config: EngineConfig,
+    pub(crate) limiter: Arc<tokio::sync::Semaphore>,
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        executor: Arc<dyn Executor>,
+        artifacts: LocalArtifactStore,
+        config: EngineConfig,
+    ) -> Self {
+        let limiter = Arc::new(tokio::sync::Semaphore::new(config.max_parallel_tasks.max(1)));
+        Engine { store, executor, artifacts, config, limiter }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn artifacts(&self) -> &LocalArtifactStore {
+        &self.artifacts
+    }
+}
