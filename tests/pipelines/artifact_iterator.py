@@ -23,8 +23,8 @@ Expected outcome (no arguments):
     joined = "a-b-c"
 
 kfp.local (2.17.3) runs zero iterations of read-each/for-loop-1 because it
-guesses the iterator's items from input names; it then fails to resolve the
-nested pipeline's Collected output. Only the engine's run can match this.
+guesses the iterator's items from input names. It then fails to resolve the
+nested pipeline's Collected output, so it cannot check this file.
 """
 
 import os

@@ -1,4 +1,4 @@
-"""dsl.ExitHandler whose body fails: the exit task still runs and sees FAILED.
+"""dsl.ExitHandler whose body fails: the exit task still runs and receives FAILED.
 
 Construct: the body is the sub-DAG task `exit-handler-1`; the exit task
 `record-status` depends on it with trigger strategy
@@ -52,8 +52,8 @@ def record_status(status: PipelineTaskFinalStatus) -> str:
 def exit_handler_fail(msg: str = "hello"):
     exit_task = record_status().set_caching_options(False)
     with dsl.ExitHandler(exit_task=exit_task, name="body"):
-        said = say(msg=msg).set_caching_options(False)
-        failed = fail(code=1).set_caching_options(False).after(said)
+        greeting = say(msg=msg).set_caching_options(False)
+        failed = fail(code=1).set_caching_options(False).after(greeting)
         say(msg="unreachable").set_caching_options(False).after(failed)
 
 

@@ -1,4 +1,4 @@
-"""dsl.ExitHandler whose body succeeds: the exit task runs and sees SUCCEEDED.
+"""dsl.ExitHandler whose body succeeds: the exit task runs and receives SUCCEEDED.
 
 Construct: as in exit_handler_fail.py (body sub-DAG `exit-handler-1`, exit
 task with a `PipelineTaskFinalStatus` input), with a body of two tasks that
@@ -39,8 +39,8 @@ def record_status(status: PipelineTaskFinalStatus) -> str:
 def exit_handler_success(first: str = "hello", second: str = "world"):
     exit_task = record_status().set_caching_options(False)
     with dsl.ExitHandler(exit_task=exit_task, name="body"):
-        said = say(msg=first).set_caching_options(False)
-        say(msg=second).set_caching_options(False).after(said)
+        greeting = say(msg=first).set_caching_options(False)
+        say(msg=second).set_caching_options(False).after(greeting)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Construct: `dsl.importer` compiles to an executor with `importer` (no
 process runs): `artifactUri` comes from the task input `uri`, bound to the
-pipeline input `uri`, and the metadata holds a constant and a value from the
+pipeline input `uri`, and the metadata contains a constant and a value from the
 pipeline input `tag` (a placeholder resolved from the task's inputs).
 `read-imported` reads the imported file and its metadata.
 

@@ -4,7 +4,7 @@ Construct: a `@dsl.pipeline` called inside another compiles to a task whose
 component has a `dag` and whose outputs come from `dag.outputs`
 (`valueFromParameter` and `artifactSelectors`). `add-and-note` is called
 twice, the second time on the first call's output, so the same component
-runs under two task keys; each call contains the nested pipeline `double`.
+runs under two task keys. Each call contains the nested pipeline `double`.
 
 Expected outcome with default arguments (x = 3):
   run: SUCCEEDED

@@ -24,7 +24,7 @@ Expected outcome with {"seconds": 1} (no cancel):
   pipeline outputs:
     Output = "after"
 
-Each `out` file holds the text without a trailing newline. kfp.local cannot
+Each `out` file contains the text without a trailing newline. kfp.local cannot
 run container components, so this file is only compiled.
 """
 

@@ -141,7 +141,7 @@ pub(crate) async fn run_container(
         other => NodeResult::failed(describe(&other)),
     };
     if result.state == State::Failed {
-        tracing::warn!(run.id = %ctx.run_id, task.path = %spec.path, attempts = attempt,
+        tracing::info!(run.id = %ctx.run_id, task.path = %spec.path, attempts = attempt,
             error = result.error.as_deref().unwrap_or(""), "Task failed.");
     }
 

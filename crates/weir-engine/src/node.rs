@@ -89,6 +89,17 @@ pub(crate) async fn run_node(
 
     if let Some(condition) = spec.task.trigger_policy.as_ref().and_then(|p| p.condition.as_deref())
     {
+        let missing: Vec<String> = cel::referenced_parameters(condition)
+            .into_iter()
+            .filter(|name| !inputs.parameters.contains_key(name))
+            .collect();
+        if !missing.is_empty() {
+            // A condition over a value that was never produced (its producer was skipped) is
+            // false, as in kfp.local.
+            tracing::debug!(run.id = %ctx.run_id, task.path = %spec.path, ?missing,
+                "Condition reads inputs without values; task skipped.");
+            return node.finish(&ctx, NodeResult::skipped()).await;
+        }
         if !condition.trim().is_empty() {
             match cel::evaluate_condition(condition, &inputs.parameters) {
                 Ok(true) => {}

@@ -96,7 +96,7 @@ impl Engine {
         match state {
             State::Succeeded => tracing::info!(run.id = %run_id, "Run succeeded."),
             State::Canceled => tracing::info!(run.id = %run_id, "Run canceled."),
-            _ => tracing::warn!(run.id = %run_id, state = %state,
+            _ => tracing::info!(run.id = %run_id, state = %state,
                 error = error.as_deref().unwrap_or(""), "Run did not succeed."),
         }
         Ok(self.store.get_run(run_id).await?)

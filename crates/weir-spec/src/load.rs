@@ -42,14 +42,14 @@ pub fn load_str(text: &str, origin: &str) -> Result<Pipeline, SpecError> {
     load_document_str(text, origin).map(|document| document.pipeline)
 }
 
-/// Like [`load_file`], also returning the `runtimeConfig` of a PipelineJob wrapper.
+/// Loads like [`load_file`] and also returns the `runtimeConfig` of a PipelineJob wrapper.
 pub fn load_document_file(path: &Path) -> Result<LoadedDocument, SpecError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| SpecError::Unreadable { path: path.to_path_buf(), source })?;
     load_document_str(&text, &path.display().to_string())
 }
 
-/// Like [`load_str`], also returning the `runtimeConfig` of a PipelineJob wrapper.
+/// Loads like [`load_str`] and also returns the `runtimeConfig` of a PipelineJob wrapper.
 pub fn load_document_str(text: &str, origin: &str) -> Result<LoadedDocument, SpecError> {
     let documents = parse_documents(text, origin)?;
     let parts = unwrap_documents(documents, origin)?;
@@ -223,9 +223,9 @@ fn unwrap_job(job: Value) -> Result<RawParts, String> {
 
 fn read_runtime_config(config: &Value) -> Result<RuntimeConfig, String> {
     let mut runtime_config: RuntimeConfig = serde_json::from_value(config.clone())
-        .map_err(|error| format!("`runtimeConfig` is malformed: {error}"))?;
-    // The KFP v2beta1 run API calls the map `parameters` and stores plain values in it; only take it
-    // when `parameterValues` is absent so a Vertex AI typed `parameters` map never wins.
+        .map_err(|error| format!("`runtimeConfig` is invalid: {error}"))?;
+    // The KFP v2beta1 run API stores plain values in a map named `parameters`. It is read only
+    // when `parameterValues` is absent, so a Vertex AI typed `parameters` map never wins.
     if runtime_config.parameter_values.is_empty() {
         if let Some(Value::Object(parameters)) = config.get("parameters") {
             for (name, value) in parameters {

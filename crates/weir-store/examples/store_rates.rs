@@ -8,6 +8,18 @@
 //! Each task gets three upserts, as the engine writes them: created (PENDING), started
 //! (RUNNING) and finished (SUCCEEDED with outputs). Each upsert is its own transaction. The runs
 //! are spread over 100 experiments. The database lives in a fresh temporary folder.
+//!
+//! Results with the defaults, release build, on a 2-vCPU AMD EPYC virtual machine whose load
+//! average was about 5 from other builds, so the numbers are pessimistic:
+//!
+//! - put_task, 9000 upserts: 13,800 per second (72 µs each). An earlier run at a lower load
+//!   measured 23,000 per second (43 µs each).
+//! - create_run with a 6.5 KB spec, 100,000 runs: 1,800 to 4,300 per second over three runs.
+//! - list_runs, 50 newest runs of one experiment: median 2.7 ms, max 7.4 ms.
+//! - list_runs, 50 newest of all runs: median 2.8 ms, max 8.4 ms.
+//! - The same page of one experiment read without parsing the JSON: median 0.09 ms.
+//!
+//! Parsing the 50 pipeline specs into `serde_json::Value` takes almost all of a listing.
 
 use std::time::{Duration, Instant};
 
@@ -43,7 +55,9 @@ fn pipeline_spec(bytes: usize) -> Value {
     let component = json!({
         "executorLabel": "exec-train",
         "inputDefinitions": {"parameters": {"lr": {"parameterType": "NUMBER_DOUBLE"}}},
-        "outputDefinitions": {"artifacts": {"model": {"artifactType": {"schemaTitle": "system.Model"}}}}
+        "outputDefinitions": {
+            "artifacts": {"model": {"artifactType": {"schemaTitle": "system.Model"}}}
+        }
     });
     let per_component = component.to_string().len();
     let components: serde_json::Map<String, Value> = (0..bytes / per_component + 1)

@@ -86,7 +86,8 @@ async fn create_run_returns_pending_record() {
     assert_eq!(created.error, None);
     assert_eq!(created.outputs, json!({}));
     assert!(created.enable_caching);
-    assert!(before <= created.created_at && created.created_at <= after);
+    assert!(before <= created.created_at, "created_at is before the call");
+    assert!(created.created_at <= after, "created_at is after the call");
     assert_eq!(created.started_at, None);
     assert_eq!(created.finished_at, None);
     assert_eq!(store.get_run("r1").await.unwrap(), created);
@@ -171,7 +172,8 @@ async fn set_run_state_sets_timestamps() {
     let running = store.get_run("r1").await.unwrap();
     let started = running.started_at.unwrap();
     assert_eq!(running.state, State::Running);
-    assert!(before_start <= started && started <= timestamp_now());
+    assert!(before_start <= started, "started_at is before the call");
+    assert!(started <= timestamp_now(), "started_at is in the future");
     assert_eq!(running.finished_at, None);
 
     // Entering RUNNING again keeps the first start.
@@ -185,7 +187,8 @@ async fn set_run_state_sets_timestamps() {
     assert_eq!(failed.state, State::Failed);
     assert_eq!(failed.error.as_deref(), Some("task train failed"));
     assert_eq!(failed.started_at, Some(started));
-    assert!(before_finish <= finished && finished <= timestamp_now());
+    assert!(before_finish <= finished, "finished_at is before the call");
+    assert!(finished <= timestamp_now(), "finished_at is in the future");
 }
 
 #[tokio::test]

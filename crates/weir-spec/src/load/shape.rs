@@ -1,6 +1,6 @@
 //! Locates shape errors (a list where a mapping belongs, an unknown enum name) in an untyped
-//! spec, so that a document serde rejects as a whole gets one [`Problem`] per broken part, each
-//! with the path of the smallest part that fails to deserialize.
+//! spec. serde rejects a document as a whole, so this module deserializes the parts one by one
+//! and returns one [`Problem`] per broken part, at the path of the smallest part that fails.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;

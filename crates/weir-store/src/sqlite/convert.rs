@@ -25,9 +25,10 @@ pub(super) fn to_micros_opt(time: Option<DateTime<Utc>>) -> Option<i64> {
 }
 
 /// Serializes a JSON document for a TEXT column.
-pub(super) fn to_json(value: &Value, what: &str) -> Result<String> {
-    serde_json::to_string(value)
-        .map_err(|err| StoreError::Backend(format!("could not serialize {what} as JSON: {err}")))
+pub(super) fn to_json(value: &Value, description: &str) -> Result<String> {
+    serde_json::to_string(value).map_err(|err| {
+        StoreError::Backend(format!("could not serialize {description} as JSON: {err}"))
+    })
 }
 
 /// Reads the columns of one row of `table`.
@@ -84,11 +85,14 @@ impl<'a, 'stmt> RowReader<'a, 'stmt> {
 
     /// Parses a TEXT column into an enumeration such as [`crate::State`].
     ///
-    /// `what` names the enumeration in the error (`state`, `task kind`).
-    pub(super) fn parse<T: FromStr>(&self, column: &str, what: &str) -> Result<T> {
+    /// `type_name` names the enumeration in the error (`state`, `task kind`).
+    pub(super) fn parse<T: FromStr>(&self, column: &str, type_name: &str) -> Result<T> {
         let text: String = self.get(column)?;
         text.parse().map_err(|_| {
-            self.corrupt(column, format_args!("contains {text:?}, which is not a known {what}"))
+            self.corrupt(
+                column,
+                format_args!("contains {text:?}, which is not a known {type_name}"),
+            )
         })
     }
 
@@ -112,7 +116,7 @@ pub(super) fn backend(action: impl Display) -> impl FnOnce(rusqlite::Error) -> S
     }
 }
 
-/// Which constraint a failed statement broke, for the errors callers can act on.
+/// Kind of constraint that a failed statement violated, for the errors that callers act on.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Violation {
     Unique,

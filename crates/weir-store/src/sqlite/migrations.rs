@@ -1,7 +1,7 @@
 //! Schema migrations: numbered SQL scripts applied in order, tracked in `PRAGMA user_version`.
 //!
-//! Script `n` (1-based) moves the schema from version `n - 1` to `n`; a new database has version
-//! 0. Every pending script runs inside one `BEGIN IMMEDIATE` transaction that also sets the new
+//! Script `n` (1-based) moves the schema from version `n - 1` to `n`, and a new database has
+//! version 0. Every pending script runs inside one `BEGIN IMMEDIATE` transaction that also sets the new
 //! version, so a failed migration leaves the database as it was. Never edit a released script;
 //! append a new one.
 
@@ -33,8 +33,8 @@ pub(super) fn schema_version(conn: &Connection) -> Result<i64> {
 fn apply(conn: &mut Connection, scripts: &[&str], location: &str) -> Result<()> {
     let supported = scripts.len() as i64;
 
-    // Most opens find the schema current; they check without taking the write lock, so a
-    // reader never waits for a process that is writing.
+    // Most opens find the schema current. They check without taking the write lock, so they do
+    // not queue behind a process that is writing.
     let found = schema_version(conn)?;
     check_readable(found, supported, location)?;
     if found == supported {
@@ -59,7 +59,7 @@ fn apply(conn: &mut Connection, scripts: &[&str], location: &str) -> Result<()> 
             .map_err(backend(format_args!("applying schema migration {version} to {location}")))?;
     }
 
-    // PRAGMA takes no bound parameters; `supported` is an integer, not input.
+    // PRAGMA takes no bound parameters, and `supported` is a count of scripts, not input.
     tx.execute_batch(&format!("PRAGMA user_version = {supported}"))
         .map_err(backend("recording the schema version"))?;
     tx.commit().map_err(backend(format_args!("committing the schema migration of {location}")))?;

@@ -11,9 +11,9 @@
 //!   SQLite syncs the WAL when it checkpoints it into the database. A committed change survives a
 //!   crash of the process, because it is already in the operating system's page cache. A power
 //!   loss or a crash of the operating system can lose the last commits but leaves the database
-//!   consistent. `FULL` would fsync on every commit, a millisecond or more on most disks, which
-//!   the engine's few writes per task cannot afford.
-//! - `foreign_keys = ON`: SQLite enforces foreign keys only when each connection asks for it.
+//!   consistent. `FULL` would add an fsync to every commit, and the engine commits about three
+//!   times per task.
+//! - `foreign_keys = ON`: SQLite enforces foreign keys only on connections that enable them.
 //!   The SQLite that rusqlite bundles (libsqlite3-sys 0.40) turns them on by default, and the
 //!   pragma keeps them on with a SQLite built without that default.
 //! - A busy timeout of [`BUSY_TIMEOUT`]: two processes that write at once (two `weir run`) take
@@ -68,7 +68,8 @@ impl SqliteStore {
         if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|err| {
                 StoreError::Backend(format!(
-                    "could not create the folder {} for the database: {err}",
+                    "could not create the folder {} for the database: {err}. Choose a \
+                     writable data folder",
                     parent.display()
                 ))
             })?;
@@ -99,7 +100,7 @@ impl SqliteStore {
 
     /// Reads the schema version stored in the database.
     pub fn schema_version(&self) -> Result<i64> {
-        self.with_conn(|conn| migrations::schema_version(conn))
+        self.with_conn(migrations::schema_version)
     }
 
     fn with_conn<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -184,7 +185,7 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 fn data_dir_from(xdg_data_home: Option<OsString>, home: Option<OsString>) -> PathBuf {
-    // The XDG Base Directory specification says to ignore an empty or relative XDG_DATA_HOME.
+    // Per the XDG Base Directory specification, an empty or relative XDG_DATA_HOME is ignored.
     let xdg_data_home = xdg_data_home.map(PathBuf::from).filter(|dir| dir.is_absolute());
     if let Some(dir) = xdg_data_home {
         return dir.join("weir");

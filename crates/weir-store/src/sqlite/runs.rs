@@ -117,8 +117,8 @@ pub(super) fn find_run(conn: &Connection, id_or_name: &str) -> Result<RunRecord>
 
 /// Builds a GLOB pattern that matches the strings starting with `prefix`.
 ///
-/// GLOB, unlike LIKE, is case-sensitive like run ids, and SQLite answers `col GLOB 'abc*'` from
-/// the index on `col`. The wildcards `*`, `?` and `[` in the prefix become one-character sets.
+/// GLOB, unlike LIKE, is case-sensitive like run ids, and SQLite uses the index on `col` for
+/// `col GLOB 'abc*'`. The wildcards `*`, `?` and `[` in the prefix become one-character sets.
 fn glob_prefix_pattern(prefix: &str) -> String {
     let mut pattern = String::with_capacity(prefix.len() + 1);
     for ch in prefix.chars() {

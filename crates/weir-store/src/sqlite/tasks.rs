@@ -82,7 +82,7 @@ pub(super) fn get_task(conn: &Connection, task_id: &str) -> Result<TaskRecord> {
     }
 }
 
-/// Lists a run's tasks in creation order; an unknown run has no tasks.
+/// Lists a run's tasks in creation order. The list is empty for an unknown run.
 pub(super) fn list_tasks(conn: &Connection, run_id: &str) -> Result<Vec<TaskRecord>> {
     let action = || format!("listing the tasks of run {run_id:?}");
     let mut stmt = conn
