@@ -20,8 +20,13 @@ place of `python:3.11`.
 MLflow: when the environment variable `MLFLOW_TRACKING_URI` is set, training
 logs its parameters and per-epoch metrics to an MLflow run, evaluation logs
 the test accuracy to the same run, and registration creates a model version
-in the MLflow model registry. When the variable is unset, no task imports
-mlflow.
+in the MLflow model registry. The run goes to the experiment named by
+MLFLOW_EXPERIMENT_NAME, or to MLflow's default experiment. When
+MLFLOW_TRACKING_URI is unset, no task imports mlflow.
+
+Caching is left on (the SDK default) except for `register-model`, so each
+run that reaches the threshold registers a new version. A cached
+`train-model` logs nothing to MLflow.
 
 Compile with `python pipelines/train_pipeline.py`, which writes
 `pipelines/train_pipeline.yaml` next to this file.
@@ -93,6 +98,7 @@ def train_model(
     MLFLOW_TRACKING_URI is set, logged to MLflow with the epoch as step. The
     MLflow run also stores the model file as `model/model.joblib`.
     """
+    import contextlib
     import os
     import shutil
     import tempfile
@@ -116,43 +122,48 @@ def train_model(
     )
 
     mlflow = None
+    run_context = contextlib.nullcontext()
     if os.environ.get("MLFLOW_TRACKING_URI"):
         import mlflow
 
-        mlflow.start_run()
-        mlflow.log_params(
-            {"epochs": epochs, "lr": lr, "hidden_units": hidden_units, "seed": seed}
-        )
-        mlflow.set_tag("train_rows", str(len(y)))
+        # Leaving the block ends the run, as FAILED if an exception escapes.
+        run_context = mlflow.start_run()
 
-    loss = float("nan")
-    accuracy = float("nan")
-    for epoch in range(1, epochs + 1):
-        classifier.partial_fit(x_scaled, y, classes=classes)
-        loss = float(classifier.loss_)
-        accuracy = float(classifier.score(x_scaled, y))
-        print(f"epoch {epoch}/{epochs}: loss={loss:.4f} train_accuracy={accuracy:.4f}")
+    with run_context:
         if mlflow is not None:
-            mlflow.log_metrics({"train_loss": loss, "train_accuracy": accuracy}, step=epoch)
+            mlflow.log_params(
+                {"epochs": epochs, "lr": lr, "hidden_units": hidden_units, "seed": seed}
+            )
+            mlflow.set_tag("train_rows", str(len(y)))
 
-    joblib.dump(Pipeline([("scale", scaler), ("mlp", classifier)]), model.path)
-    model.metadata["framework"] = "scikit-learn"
-    model.metadata["framework_version"] = sklearn.__version__
-    model.metadata["format"] = "joblib"
-    model.metadata["epochs"] = epochs
-    model.metadata["lr"] = lr
-    model.metadata["hidden_units"] = hidden_units
-    model.metadata["final_loss"] = loss
-    model.metadata["train_accuracy"] = accuracy
-    if mlflow is not None:
-        # The registry accepts a model version only from a source it can
-        # reach, so the model file is also stored as an artifact of the run.
-        with tempfile.TemporaryDirectory() as staging:
-            staged = os.path.join(staging, "model.joblib")
-            shutil.copyfile(model.path, staged)
-            mlflow.log_artifact(staged, artifact_path="model")
-        model.metadata["mlflow_run_id"] = mlflow.active_run().info.run_id
-        mlflow.end_run()
+        loss = float("nan")
+        accuracy = float("nan")
+        for epoch in range(1, epochs + 1):
+            classifier.partial_fit(x_scaled, y, classes=classes)
+            loss = float(classifier.loss_)
+            accuracy = float(classifier.score(x_scaled, y))
+            print(f"epoch {epoch}/{epochs}: loss={loss:.4f} train_accuracy={accuracy:.4f}")
+            if mlflow is not None:
+                mlflow.log_metrics({"train_loss": loss, "train_accuracy": accuracy}, step=epoch)
+
+        joblib.dump(Pipeline([("scale", scaler), ("mlp", classifier)]), model.path)
+        model.metadata["framework"] = "scikit-learn"
+        model.metadata["framework_version"] = sklearn.__version__
+        model.metadata["format"] = "joblib"
+        model.metadata["epochs"] = epochs
+        model.metadata["lr"] = lr
+        model.metadata["hidden_units"] = hidden_units
+        model.metadata["final_loss"] = loss
+        model.metadata["train_accuracy"] = accuracy
+
+        if mlflow is not None:
+            # MLflow's registry rejects a local model source outside the run's
+            # artifact directory, so the model file is also logged to the run.
+            with tempfile.TemporaryDirectory() as staging:
+                staged = os.path.join(staging, "model.joblib")
+                shutil.copyfile(model.path, staged)
+                mlflow.log_artifact(staged, artifact_path="model")
+            model.metadata["mlflow_run_id"] = mlflow.active_run().info.run_id
 
 
 @dsl.component(base_image=BASE_IMAGE)
@@ -233,8 +244,8 @@ def register_model(
         except MlflowException as error:
             if error.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
-        # The MLflow server accepts a local source only inside the artifact
-        # directory of the run, where training stored a copy of the model.
+        # MLflow's registry rejects a local model source outside the run's
+        # artifact directory, where training logged a copy of the model.
         run_id = model.metadata.get("mlflow_run_id")
         if run_id:
             source = client.get_run(run_id).info.artifact_uri + "/model"

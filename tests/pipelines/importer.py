@@ -1,9 +1,9 @@
 """An importer task that turns a local file into a Dataset artifact.
 
-Construct: `dsl.importer` compiles to an executor with `importer` (no
-process runs): `artifactUri` comes from the task input `uri`, bound to the
-pipeline input `uri`, and the metadata contains a constant and a value from the
-pipeline input `tag` (a placeholder resolved from the task's inputs).
+Construct: `dsl.importer` compiles to an executor with `importer`, so no
+process runs. Its `artifactUri` comes from the task input `uri`, bound to
+the pipeline input `uri`. Its metadata contains a constant and a
+placeholder for the pipeline input `tag`, resolved from the task's inputs.
 `read-imported` reads the imported file and its metadata.
 
 The test writes a file containing "alpha\nbeta\ngamma\n" and passes its

@@ -73,6 +73,7 @@ pub struct LocalExecutor {
     installs: Mutex<HashMap<String, Arc<tokio::sync::Mutex<bool>>>>,
     install_runs: AtomicUsize,
     installs_skipped: AtomicUsize,
+    kfp_installed: tokio::sync::OnceCell<bool>,
 }
 
 impl LocalExecutor {
@@ -102,6 +103,29 @@ impl LocalExecutor {
         if seen.insert(image.to_string()) {
             info!(image, "Image not pulled; the task runs as a local process.");
         }
+    }
+
+    /// Whether the interpreter that runs Python components can import kfp (checked once).
+    async fn kfp_installed(&self) -> bool {
+        let python = self.options.python.clone().unwrap_or_else(|| "python3".into());
+        *self
+            .kfp_installed
+            .get_or_init(|| async move {
+                let check = tokio::process::Command::new(&python)
+                    .args([
+                        "-c",
+                        "import importlib.util as u, sys; sys.exit(u.find_spec('kfp') is None)",
+                    ])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .await;
+                let installed = check.map(|s| s.success()).unwrap_or(false);
+                info!(python = %python.display(), installed, "Checked whether kfp is installed.");
+                installed
+            })
+            .await
     }
 
     /// Makes sure the install script has succeeded once, running it if needed.
@@ -195,6 +219,15 @@ impl LocalExecutor {
             .map(|var| (var.name.clone(), var.value.clone()))
             .chain(launch.env.iter().cloned())
             .collect();
+
+        let mut argv = argv;
+        if install::install_wrapper(&argv).is_some() && self.kfp_installed().await {
+            if let Some(unpinned) = install::unpin_kfp(&argv[2]) {
+                debug!(task = %launch.task_path,
+                    "kfp is installed; the component's kfp version pin is not installed over it.");
+                argv[2] = unpinned;
+            }
+        }
 
         let mut command = &argv[..];
         if self.options.reuse_installs && install::install_wrapper(&argv).is_some() {

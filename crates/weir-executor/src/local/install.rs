@@ -51,6 +51,35 @@ pub(super) fn install_wrapper(argv: &[String]) -> Option<&str> {
     (runs_rest && installs && !activates_venv).then_some(script)
 }
 
+/// Returns the install script with the SDK's exact kfp pin (`'kfp==2.14.3'`) relaxed to
+/// `'kfp'`, or `None` when it has no such pin.
+///
+/// Tasks run in the host's Python environment, not in a container of their own, so pip would
+/// otherwise replace the kfp the user installed with the version each pipeline was compiled
+/// with. The executor only needs some kfp 2 to be importable.
+pub(super) fn unpin_kfp(script: &str) -> Option<String> {
+    let mut out = String::with_capacity(script.len());
+    let mut rest = script;
+    let mut changed = false;
+    while let Some(start) = rest.find("kfp==") {
+        let before = rest[..start].chars().last();
+        let starts_token = before.is_none_or(|c| c.is_whitespace() || c == '\'' || c == '"');
+        let version_len = rest[start + 5..]
+            .find(|c: char| c.is_whitespace() || c == '\'' || c == '"' || c == ';')
+            .unwrap_or(rest.len() - start - 5);
+        out.push_str(&rest[..start]);
+        if starts_token {
+            out.push_str("kfp");
+            changed = true;
+        } else {
+            out.push_str(&rest[start..start + 5 + version_len]);
+        }
+        rest = &rest[start + 5 + version_len..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
 fn is_shell(program: &str) -> bool {
     let name = program.rsplit('/').next().unwrap_or(program);
     SHELLS.contains(&name)
@@ -174,6 +203,22 @@ mod tests {
         let script = "\nPIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install 'kfp==2.17.3' && \"$0\" \"$@\"\n";
         let argv = strings(&["sh", "-c", script, "sh", "-ec", "run"]);
         assert_eq!(install_wrapper(&argv), Some(script));
+    }
+
+    #[test]
+    fn unpin_kfp_table() {
+        let cases = [
+            (
+                "pip install --quiet 'kfp==2.14.3' '--no-deps' && x",
+                Some("pip install --quiet 'kfp' '--no-deps' && x"),
+            ),
+            ("pip install kfp==2.0.0b16 && x", Some("pip install kfp && x")),
+            ("pip install 'mykfp==1.0' && x", None),
+            ("pip install 'numpy' && x", None),
+        ];
+        for (script, expected) in cases {
+            assert_eq!(unpin_kfp(script).as_deref(), expected, "script {script:?}");
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Schema migrations: numbered SQL scripts applied in order, tracked in `PRAGMA user_version`.
 //!
 //! Script `n` (1-based) moves the schema from version `n - 1` to `n`, and a new database has
-//! version 0. Every pending script runs inside one `BEGIN IMMEDIATE` transaction that also sets the new
-//! version, so a failed migration leaves the database as it was. Never edit a released script;
-//! append a new one.
+//! version 0. Every pending script runs inside one `BEGIN IMMEDIATE` transaction that also sets
+//! the new version, so a failed migration leaves the database as it was. A released script never
+//! changes, because databases already carry its version. A schema change is a new script.
 
 use rusqlite::{Connection, TransactionBehavior};
 use tracing::info;

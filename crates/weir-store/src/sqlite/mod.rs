@@ -1,8 +1,9 @@
 //! The SQLite backend of [`Store`]: one database file that every weir process on a machine shares.
 //!
 //! [`SqliteStore`] keeps one connection behind a `std::sync::Mutex` and runs each statement
-//! synchronously inside the async methods. A statement takes tens of microseconds, less than a
-//! hop to a blocking thread would cost. Statements are prepared once per connection and cached.
+//! synchronously inside the async methods. Statements take tens of microseconds (see
+//! `examples/store_rates.rs`), short enough to run on the async worker thread. Each statement is
+//! prepared once per connection and cached.
 //!
 //! Connection settings, and why:
 //! - `journal_mode = WAL`: readers do not wait for the writer and the writer does not wait for
@@ -93,7 +94,7 @@ impl SqliteStore {
         Ok(SqliteStore { conn: Mutex::new(conn), location })
     }
 
-    /// The database path as given to [`SqliteStore::open`], or `:memory:`.
+    /// Returns the database path as given to [`SqliteStore::open`], or `:memory:`.
     pub fn location(&self) -> &str {
         &self.location
     }
