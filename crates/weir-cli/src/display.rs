@@ -1,11 +1,12 @@
 //! Text and JSON renderings of runs and tasks for the terminal.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use weir_spec::values;
-use weir_store::{RunRecord, TaskKind, TaskRecord};
+use weir_store::{RunRecord, State, TaskKind, TaskRecord};
 
 /// The outcome of a run: state, tasks with durations, outputs, metrics and artifacts.
 pub fn run_summary(run: &RunRecord, tasks: &[TaskRecord]) -> String {
@@ -43,37 +44,79 @@ pub fn run_summary(run: &RunRecord, tasks: &[TaskRecord]) -> String {
     out
 }
 
-/// One line per task, indented by depth, with state, attempts and duration.
+/// Loops with more iterations than this are shown as counts, plus the tasks that did not
+/// succeed.
+const MAX_LISTED_ITERATIONS: usize = 20;
+
+/// One line per task with state, attempts and duration; large loops are summarized.
 pub fn task_table(tasks: &[TaskRecord]) -> String {
-    let mut rows: Vec<&TaskRecord> = tasks.iter().collect();
+    let big_loops = big_loops(tasks);
+    let inside_big_loop =
+        |task: &TaskRecord| big_loops.keys().any(|prefix| task.path.starts_with(prefix.as_str()));
+    let mut rows: Vec<&TaskRecord> = tasks
+        .iter()
+        .filter(|t| !inside_big_loop(t) || !matches!(t.state, State::Succeeded | State::Skipped))
+        .collect();
     rows.sort_by(|a, b| a.path.cmp(&b.path));
     let width = rows.iter().map(|t| t.path.len()).max().unwrap_or(4).clamp(4, 60);
     let mut out = String::new();
     for task in rows {
-        let mut notes = Vec::new();
-        if task.cached {
-            notes.push("cached".to_string());
-        }
-        if task.attempts > 1 {
-            notes.push(format!("{} attempts", task.attempts));
-        }
-        if task.kind != TaskKind::Container {
-            notes.push(task.kind.as_str().to_string());
-        }
-        let notes =
-            if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
-        let _ = writeln!(
-            out,
-            "  {:<width$}  {:<9} {:>8}{notes}",
-            task.path,
-            task.state.as_str(),
-            duration(task.started_at, task.finished_at),
-        );
-        if let (Some(error), TaskKind::Container | TaskKind::Importer) = (&task.error, task.kind) {
-            let _ = writeln!(out, "  {:<width$}  error: {}", "", first_line(error));
+        write_task_row(&mut out, task, width);
+        if let Some(counts) = big_loops.get(&format!("{}/", task.path)) {
+            let _ = writeln!(out, "  {:<width$}  {counts}", "");
         }
     }
     out
+}
+
+/// Path prefixes (`loop/`) of loops with many iterations, with their tasks counted by state.
+fn big_loops(tasks: &[TaskRecord]) -> BTreeMap<String, String> {
+    let mut result = BTreeMap::new();
+    for task in tasks.iter().filter(|t| t.kind == TaskKind::Loop) {
+        let iterations = tasks
+            .iter()
+            .filter(|t| {
+                t.kind == TaskKind::Iteration && t.parent_task_id.as_ref() == Some(&task.task_id)
+            })
+            .count();
+        if iterations <= MAX_LISTED_ITERATIONS {
+            continue;
+        }
+        let prefix = format!("{}/", task.path);
+        let mut by_state: BTreeMap<&str, usize> = BTreeMap::new();
+        for inner in tasks.iter().filter(|t| t.path.starts_with(&prefix)) {
+            if matches!(inner.kind, TaskKind::Container | TaskKind::Importer) {
+                *by_state.entry(inner.state.as_str()).or_default() += 1;
+            }
+        }
+        let counts: Vec<String> = by_state.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        result.insert(prefix, format!("{iterations} iterations; tasks: {}", counts.join(", ")));
+    }
+    result
+}
+
+fn write_task_row(out: &mut String, task: &TaskRecord, width: usize) {
+    let mut notes = Vec::new();
+    if task.cached {
+        notes.push("cached".to_string());
+    }
+    if task.attempts > 1 {
+        notes.push(format!("{} attempts", task.attempts));
+    }
+    if task.kind != TaskKind::Container {
+        notes.push(task.kind.as_str().to_string());
+    }
+    let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
+    let _ = writeln!(
+        out,
+        "  {:<width$}  {:<9} {:>8}{notes}",
+        task.path,
+        task.state.as_str(),
+        duration(task.started_at, task.finished_at),
+    );
+    if let (Some(error), TaskKind::Container | TaskKind::Importer) = (&task.error, task.kind) {
+        let _ = writeln!(out, "  {:<width$}  error: {}", "", first_line(error));
+    }
 }
 
 fn output_lines(outputs: &Value) -> Vec<String> {

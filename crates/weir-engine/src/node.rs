@@ -1,7 +1,7 @@
 //! Runs one task of a DAG: resolves its inputs, evaluates its condition, and dispatches to a
 //! ParallelFor loop, a sub-DAG, an importer or a container.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -165,6 +165,24 @@ async fn run_loop(
     let window =
         if limit > 0 { limit as usize } else { ctx.engine.config.max_parallel_tasks.max(1) * 4 };
     let permits = Arc::new(Semaphore::new(window));
+    // Each iteration gets only the loop inputs its body reads. The list being iterated is
+    // usually among the loop's inputs, and copying it into every iteration would make a
+    // loop's memory and store writes grow with the square of its length.
+    let used = referenced_inputs(&body);
+    let shared = Scope {
+        parameters: inputs
+            .parameters
+            .iter()
+            .filter(|(name, _)| used.contains(name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
+        artifacts: inputs
+            .artifacts
+            .iter()
+            .filter(|(name, _)| used.contains(name.as_str()))
+            .map(|(name, list)| (name.clone(), list.clone()))
+            .collect(),
+    };
     let loop_id = node.id().to_string();
     let count = items.len();
     let mut results: Vec<Option<NodeResult>> = vec![None; count];
@@ -179,7 +197,7 @@ async fn run_loop(
             }
         };
         let Ok(permit) = permit else { break };
-        let mut scope = inputs.clone();
+        let mut scope = shared.clone();
         match (&spec.task.parameter_iterator, &spec.task.artifact_iterator, item) {
             (Some(iterator), _, LoopItem::Parameter(value)) => {
                 scope.parameters.insert(iterator.item_input.clone(), value);
@@ -230,6 +248,24 @@ async fn run_loop(
         NodeResult::succeeded(outputs)
     };
     node.finish(&ctx, result).await
+}
+
+/// Names of the component inputs that some task of `body`'s DAG reads.
+fn referenced_inputs(body: &ComponentSpec) -> HashSet<&str> {
+    let mut used = HashSet::new();
+    for task in body.dag.iter().flat_map(|dag| dag.tasks.values()) {
+        for source in task.inputs.parameters.values() {
+            if let Some(name) = &source.component_input_parameter {
+                used.insert(name.as_str());
+            }
+        }
+        for source in task.inputs.artifacts.values() {
+            if let Some(name) = &source.component_input_artifact {
+                used.insert(name.as_str());
+            }
+        }
+    }
+    used
 }
 
 fn store_iteration(

@@ -29,7 +29,11 @@ async fn taken_nested_and_skipped_branches() {
     assert_output_param(task(&tasks, "get-number"), "Output", json!(7));
     assert_output_param(task(&tasks, "get-word"), "Output", json!("go"));
     assert_output_param(task(&tasks, "condition-1/say"), "Output", json!("above"));
-    assert_output_param(task(&tasks, "condition-1/condition-2/say-2"), "Output", json!("above and go"));
+    assert_output_param(
+        task(&tasks, "condition-1/condition-2/say-2"),
+        "Output",
+        json!("above and go"),
+    );
     assert_not_run(&tasks, "condition-3/say-3");
     assert_no_run_outputs(&run);
 }
@@ -75,7 +79,8 @@ async fn check_branch(x: i64, branch: &str, size: &str) {
 
     assert_run_state(&run, Succeeded);
     assert_state(task(&tasks, "condition-branches-1"), Succeeded);
-    let branches = [("condition-2", "label"), ("condition-3", "label-2"), ("condition-4", "label-3")];
+    let branches =
+        [("condition-2", "label"), ("condition-3", "label-2"), ("condition-4", "label-3")];
     for (condition, label) in branches {
         let condition_path = format!("condition-branches-1/{condition}");
         let label_path = format!("{condition_path}/{label}");

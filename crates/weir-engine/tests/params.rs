@@ -20,7 +20,10 @@ async fn assert_rejected(file: &str, arguments: &[(&str, Value)], names: &[&str]
         Ok(run) => panic!("expected InvalidArguments, but run {} was created", run.run_id),
     };
     for name in names {
-        assert!(message.contains(&format!("{name:?}")), "message does not name {name:?}: {message}");
+        assert!(
+            message.contains(&format!("{name:?}")),
+            "message does not name {name:?}: {message}"
+        );
     }
     let runs = h.engine.store().list_runs(&RunQuery::default()).await;
     let runs = runs.unwrap_or_else(|e| panic!("list_runs failed: {e}"));
@@ -71,7 +74,6 @@ async fn overrides_reach_component() {
     assert_output_param(echo, "flag", json!(false));
     assert_output_param(echo, "items", json!([]));
     assert_output_param(echo, "config", json!({}));
-    assert_output_param(echo, "types", json!(TYPES));
     assert_run_outputs(
         &run,
         &[
@@ -84,6 +86,16 @@ async fn overrides_reach_component() {
             ("types", json!(TYPES)),
         ],
     );
+}
+
+/// A float argument with no fraction (`0.0`) must reach a `float` parameter as a Python float.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integral_float_stays_float() {
+    let h = Harness::new();
+    let (run, tasks) = h.run("params_types.yaml", &[("ratio", json!(0.0))]).await;
+
+    assert_run_state(&run, State::Succeeded);
+    assert_output_param(task(&tasks, "echo-params"), "types", json!(TYPES));
 }
 
 /// The IR writes integer defaults as doubles (`7.0`), so an integral double must bind to an
