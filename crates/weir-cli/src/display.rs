@@ -53,11 +53,10 @@ pub fn task_table(tasks: &[TaskRecord]) -> String {
     let big_loops = big_loops(tasks);
     let inside_big_loop =
         |task: &TaskRecord| big_loops.keys().any(|prefix| task.path.starts_with(prefix.as_str()));
-    let mut rows: Vec<&TaskRecord> = tasks
-        .iter()
+    let rows: Vec<&TaskRecord> = tree_order(tasks)
+        .into_iter()
         .filter(|t| !inside_big_loop(t) || !matches!(t.state, State::Succeeded | State::Skipped))
         .collect();
-    rows.sort_by(|a, b| a.path.cmp(&b.path));
     let width = rows.iter().map(|t| t.path.len()).max().unwrap_or(4).clamp(4, 60);
     let mut out = String::new();
     for task in rows {
@@ -67,6 +66,34 @@ pub fn task_table(tasks: &[TaskRecord]) -> String {
         }
     }
     out
+}
+
+/// Tasks with each parent before its children, siblings in the order they started
+/// (iterations by index).
+fn tree_order(tasks: &[TaskRecord]) -> Vec<&TaskRecord> {
+    let mut children: BTreeMap<Option<&str>, Vec<&TaskRecord>> = BTreeMap::new();
+    for task in tasks {
+        children.entry(task.parent_task_id.as_deref()).or_default().push(task);
+    }
+    for siblings in children.values_mut() {
+        siblings.sort_by(|a, b| {
+            (a.iteration_index, a.started_at.or(a.finished_at), &a.path).cmp(&(
+                b.iteration_index,
+                b.started_at.or(b.finished_at),
+                &b.path,
+            ))
+        });
+    }
+    let mut ordered = Vec::with_capacity(tasks.len());
+    let mut stack: Vec<&TaskRecord> =
+        children.get(&None).map(|roots| roots.iter().rev().copied().collect()).unwrap_or_default();
+    while let Some(task) = stack.pop() {
+        ordered.push(task);
+        if let Some(list) = children.get(&Some(task.task_id.as_str())) {
+            stack.extend(list.iter().rev().copied());
+        }
+    }
+    ordered
 }
 
 /// Path prefixes (`loop/`) of loops with many iterations, with their tasks counted by state.

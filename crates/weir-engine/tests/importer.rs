@@ -39,7 +39,11 @@ async fn local_file_becomes_dataset() {
     assert_state(task(&tasks, "read-imported"), State::Succeeded);
     assert_run_outputs(
         &run,
-        &[("line_count", json!(3)), ("first_line", json!("alpha")), ("origin", json!("weir-test/v1"))],
+        &[
+            ("line_count", json!(3)),
+            ("first_line", json!("alpha")),
+            ("origin", json!("weir-test/v1")),
+        ],
     );
 }
 
@@ -92,5 +96,9 @@ async fn task_options_sample() {
     assert_eq!(reader.display_name, "read imported data");
     assert_eq!(reader.attempts, 1, "attempts of read-ds");
     assert_output_param(reader, "Output", json!("alpha\nbeta\ngamma\n"));
-    assert_output_param(task(&tasks, "say"), "Output", json!("hello world, got alpha\nbeta\ngamma\n"));
+    assert_output_param(
+        task(&tasks, "say"),
+        "Output",
+        json!("hello world, got alpha\nbeta\ngamma\n"),
+    );
 }

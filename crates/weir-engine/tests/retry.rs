@@ -11,7 +11,9 @@ use weir_store::State;
 
 /// Runs `retry.yaml` with a fresh marker folder and returns the run, the `flaky` task and the
 /// number of attempts the component logged.
-async fn run_flaky(fail_times: Option<i64>) -> (weir_store::RunRecord, weir_store::TaskRecord, usize) {
+async fn run_flaky(
+    fail_times: Option<i64>,
+) -> (weir_store::RunRecord, weir_store::TaskRecord, usize) {
     let h = Harness::new();
     let marker_dir = h.scratch("markers");
     let mut arguments = vec![("marker_dir", json!(marker_dir.display().to_string()))];
