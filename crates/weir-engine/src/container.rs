@@ -69,6 +69,10 @@ pub(crate) async fn run_container(
                     tracing::info!(run.id = %ctx.run_id, task.path = %spec.path,
                         cached_from.run = %entry.run_id, "Task result reused from cache.");
                     node.record.cached = true;
+                    ctx.log.write(&format!(
+                        "task {} reused the cached outputs of run {}",
+                        spec.path, entry.run_id
+                    ));
                     return node.finish(&ctx, NodeResult::succeeded(outputs)).await;
                 }
             }
@@ -100,7 +104,11 @@ pub(crate) async fn run_container(
         }
         if attempt == 1 {
             tracing::debug!(run.id = %ctx.run_id, task.path = %spec.path, "Task started.");
+            if let Some(note) = ctx.engine.executor.image_note(&container.image) {
+                ctx.log.write_once(&note);
+            }
         }
+        ctx.log.write(&format!("task {} started (attempt {attempt})", spec.path));
         clear_outputs(&executor_input);
         let launch = TaskLaunch {
             run_id: ctx.run_id.clone(),
@@ -126,6 +134,13 @@ pub(crate) async fn run_container(
         tracing::warn!(run.id = %ctx.run_id, task.path = %spec.path, attempt,
             retry_in_ms = delay.as_millis() as u64, reason = %describe(&outcome),
             "Task attempt failed; retrying.");
+        ctx.log.write(&format!(
+            "task {} attempt {attempt} failed: {}; retrying in {:.1}s (attempt {} of {max_attempts})",
+            spec.path,
+            first_line(&describe(&outcome)),
+            delay.as_secs_f64(),
+            attempt + 1
+        ));
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = ctx.cancel.cancelled() => break TaskOutcome::Canceled,
@@ -140,6 +155,12 @@ pub(crate) async fn run_container(
         TaskOutcome::Canceled => NodeResult::canceled(),
         other => NodeResult::failed(describe(&other)),
     };
+    match &result.error {
+        Some(error) => {
+            ctx.log.write(&format!("task {} {}: {}", spec.path, result.state, first_line(error)))
+        }
+        None => ctx.log.write(&format!("task {} {}", spec.path, result.state)),
+    }
     if result.state == State::Failed {
         tracing::info!(run.id = %ctx.run_id, task.path = %spec.path, attempts = attempt,
             error = result.error.as_deref().unwrap_or(""), "Task failed.");
@@ -159,6 +180,10 @@ pub(crate) async fn run_container(
         }
     }
     node.finish(&ctx, result).await
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
 }
 
 fn describe(outcome: &TaskOutcome) -> String {

@@ -178,6 +178,9 @@ impl DagRun {
             kind,
             &task.component_ref.name,
         );
+        if let Some(reason) = &result.error {
+            self.ctx.log.write(&format!("task {} not run: {reason}", node.record.path));
+        }
         if kind != TaskKind::Dag || result.state != State::Skipped {
             tracing::debug!(run.id = %self.ctx.run_id, task.path = %node.record.path,
                 state = %result.state, "Task not run.");

@@ -16,6 +16,7 @@ mod node;
 mod record;
 mod resolve;
 mod run;
+mod runlog;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -129,4 +130,13 @@ impl Engine {
     pub fn artifacts(&self) -> &LocalArtifactStore {
         &self.artifacts
     }
+
+    pub fn run_log_path(&self, run_id: &str) -> std::path::PathBuf {
+        run_log_path(&self.artifacts, run_id)
+    }
+}
+
+/// Path of a run's log of events (task starts and ends, retries, executor notes).
+pub fn run_log_path(artifacts: &LocalArtifactStore, run_id: &str) -> std::path::PathBuf {
+    artifacts.run_root(run_id).join(".logs").join(runlog::RUN_LOG_FILE)
 }

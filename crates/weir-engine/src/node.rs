@@ -106,6 +106,7 @@ pub(crate) async fn run_node(
                 Ok(false) => {
                     tracing::debug!(run.id = %ctx.run_id, task.path = %spec.path,
                         "Condition is false; task skipped.");
+                    ctx.log.write(&format!("task {} skipped: condition is false", spec.path));
                     return node.finish(&ctx, NodeResult::skipped()).await;
                 }
                 Err(e) => {
@@ -157,6 +158,7 @@ async fn run_loop(
     }
     tracing::debug!(run.id = %ctx.run_id, task.path = %spec.path, items = items.len(),
         "Loop started.");
+    ctx.log.write(&format!("loop {} started with {} iterations", spec.path, items.len()));
 
     let limit = spec.task.iterator_policy.as_ref().map(|p| p.parallelism_limit).unwrap_or(0);
     // Without a limit, keep a bounded window of iterations in flight so a 10,000-item loop

@@ -12,6 +12,7 @@ use weir_spec::{ComponentSpec, PipelineSpec};
 use weir_store::{State, TaskKind, TaskRecord};
 
 use crate::resolve::{NodeResult, Scope};
+use crate::runlog::RunLog;
 use crate::{Engine, TaskEvent};
 
 /// Everything the nodes of one run share.
@@ -26,6 +27,7 @@ pub(crate) struct RunCtx {
     pub caching: bool,
     pub cancel: CancellationToken,
     pub events: Option<UnboundedSender<TaskEvent>>,
+    pub log: RunLog,
 }
 
 impl RunCtx {

@@ -13,6 +13,7 @@ use weir_store::{NewRun, RunRecord, State};
 use crate::bind::{bind_arguments, BoundInputs};
 use crate::dag::run_dag;
 use crate::record::RunCtx;
+use crate::runlog::RunLog;
 use crate::{Engine, EngineError, RunRequest, TaskEvent};
 
 impl Engine {
@@ -76,10 +77,13 @@ impl Engine {
             caching: self.config.caching && run.enable_caching,
             cancel: cancel.clone(),
             events,
+            log: RunLog::open(&self.run_log_path(&run.run_id)),
         });
+        ctx.log.write(&format!("run {} started ({})", run.name, run.run_id));
         let watcher =
             tokio::spawn(watch_cancel_requests(self.clone(), run.run_id.clone(), cancel.clone()));
 
+        let log_ctx = ctx.clone();
         let outcome = run_dag(ctx, String::new(), scope, None, String::new()).await;
         watcher.abort();
 
@@ -93,6 +97,11 @@ impl Engine {
             _ => result.error.clone(),
         };
         self.store.set_run_state(run_id, state, error.as_deref()).await?;
+        match &error {
+            Some(error) => log_ctx.log.write(&format!("run {state}: {error}")),
+            None => log_ctx.log.write(&format!("run {state}")),
+        }
+        drop(log_ctx);
         match state {
             State::Succeeded => tracing::info!(run.id = %run_id, "Run succeeded."),
             State::Canceled => tracing::info!(run.id = %run_id, "Run canceled."),

@@ -2,13 +2,9 @@
 //! `CancellationToken`, and through a cancel request written to the store by another engine
 //! (as `weir cancel` in another process would). Each test checks the run and task states and
 //! that the sleep process is gone.
-//!
-//! The sleep length is a number unique to the test, so the test finds its own `sleep`
-//! processes by their command line in `/proc` (Linux only).
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,50 +19,6 @@ use weir_store::{RunRecord, State, TaskRecord};
 
 /// Longest a canceled run may take to end once the cancel is issued.
 const CANCEL_DEADLINE: Duration = Duration::from_secs(10);
-
-/// A sleep length in seconds no other test uses (about 12 to 35 days, never reached).
-fn unique_seconds() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0);
-    let salt = u64::from(std::process::id()) * 1_000 + COUNTER.fetch_add(1, Ordering::Relaxed);
-    1_000_000 + (nanos + salt * 7_919) % 2_000_000
-}
-
-/// Ids of live processes whose command line runs `sleep` with the argument `seconds`.
-fn sleep_processes(seconds: u64) -> Vec<u32> {
-    let needle = seconds.to_string();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    let mut found = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let args: Vec<String> =
-            cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-        if args.iter().any(|a| a == &needle) && args.iter().any(|a| a.contains("sleep")) {
-            found.push(pid);
-        }
-    }
-    found
-}
-
-/// Polls `condition` every 20 ms until it holds or `limit` passes; returns whether it held.
-async fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if condition() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// Waits for the event that `path` entered `state`, returning every event seen so far.
 async fn wait_for_event(

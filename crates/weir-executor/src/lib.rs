@@ -68,4 +68,9 @@ pub enum TaskOutcome {
 #[async_trait]
 pub trait Executor: Send + Sync + 'static {
     async fn run(&self, launch: TaskLaunch, cancel: CancellationToken) -> TaskOutcome;
+
+    /// A note for the run log about how this executor treats `image`, such as "not pulled".
+    fn image_note(&self, _image: &str) -> Option<String> {
+        None
+    }
 }

@@ -292,6 +292,10 @@ impl Executor for LocalExecutor {
         );
         outcome
     }
+
+    fn image_note(&self, image: &str) -> Option<String> {
+        Some(format!("image {image} is not pulled; its tasks run as local processes"))
+    }
 }
 
 /// Creates the task directory and the parent directories of every output file and local

@@ -1,4 +1,5 @@
-//! `weir logs RUN TASK`: prints a task's stdout and stderr, and follows it while it runs.
+//! `weir logs RUN [TASK]`: prints a task's stdout and stderr, or without a task the run log,
+//! and follows it while it runs.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -15,8 +16,9 @@ use crate::setup;
 pub struct LogsArgs {
     /// Run id, unique id prefix, or run name.
     run: String,
-    /// Task path (`for-loop-2/iteration-0/square`), task name, or task id.
-    task: String,
+    /// Task path (`for-loop-2/iteration-0/square`), task name, or task id. Without it, the
+    /// run log (task starts and ends, retries, notes) is printed.
+    task: Option<String>,
     /// Keep printing new output until the task finishes.
     #[arg(long, short)]
     follow: bool,
@@ -25,8 +27,19 @@ pub struct LogsArgs {
 pub async fn logs(data_dir: &Path, args: LogsArgs) -> anyhow::Result<ExitCode> {
     let store = setup::open_store(data_dir)?;
     let run = store.find_run(&args.run).await?;
+    let Some(wanted) = args.task.as_deref() else {
+        let path = weir_engine::run_log_path(&setup::artifact_store(data_dir), &run.run_id);
+        let path = path.display().to_string();
+        let mut offset = copy_from(&path, 0, &mut std::io::stdout())?;
+        while args.follow && !store.get_run(&run.run_id).await?.state.is_final() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            offset = copy_from(&path, offset, &mut std::io::stdout())?;
+        }
+        copy_from(&path, offset, &mut std::io::stdout())?;
+        return Ok(ExitCode::SUCCESS);
+    };
     let tasks = store.list_tasks(&run.run_id).await?;
-    let task = pick_task(&tasks, &args.task)?;
+    let task = pick_task(&tasks, wanted)?;
     let Some(log_path) = task.log_path.clone() else {
         bail!(
             "task {:?} has no log: it is a {} task or has not started (state {})",

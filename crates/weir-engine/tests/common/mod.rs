@@ -11,8 +11,9 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -340,4 +341,50 @@ pub fn read(path: impl AsRef<Path>) -> String {
 /// Reads the local file or folder behind an artifact URI as text (a file's content).
 pub fn read_artifact(artifact: &RuntimeArtifact) -> String {
     read(weir_artifacts::local_path_for_uri(&artifact.uri))
+}
+
+/// A sleep length in seconds that no other test uses, so a test finds its own `sleep`
+/// processes with [`sleep_processes`]. The value is 12 to 35 days, which no test waits for.
+pub fn unique_seconds() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    let salt = u64::from(std::process::id()) * 1_000 + COUNTER.fetch_add(1, Ordering::Relaxed);
+    1_000_000 + (nanos + salt * 7_919) % 2_000_000
+}
+
+/// Ids of live processes whose command line runs `sleep` with the argument `seconds`, found by
+/// reading `/proc` (Linux only).
+pub fn sleep_processes(seconds: u64) -> Vec<u32> {
+    let needle = seconds.to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let args: Vec<String> =
+            cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        if args.iter().any(|a| a == &needle) && args.iter().any(|a| a.contains("sleep")) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Polls `condition` every 20 ms until it holds or `limit` passes; returns whether it held.
+pub async fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
