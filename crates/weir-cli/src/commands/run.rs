@@ -53,6 +53,7 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let arguments = parse_params(&pipeline, &args.params)?;
 
     let mut config = EngineConfig::default();
+    config.caching = caching_enabled_globally()?;
     if let Some(n) = args.parallelism {
         if n == 0 {
             bail!("--parallelism must be at least 1");
@@ -100,6 +101,18 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         State::Canceled => ExitCode::from(130),
         _ => ExitCode::from(1),
     })
+}
+
+/// Reads the global cache switch `WEIR_CACHE` (`on` or `off`; default on).
+fn caching_enabled_globally() -> anyhow::Result<bool> {
+    match std::env::var("WEIR_CACHE") {
+        Err(_) => Ok(true),
+        Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "" | "on" | "1" | "true" => Ok(true),
+            "off" | "0" | "false" => Ok(false),
+            _ => bail!("invalid WEIR_CACHE={value:?}; use on or off"),
+        },
+    }
 }
 
 /// First Ctrl-C cancels the run (tasks are stopped and recorded); a second one exits at once.
