@@ -52,8 +52,8 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot load pipeline {}", args.file.display()))?;
     let arguments = parse_params(&pipeline, &args.params)?;
 
-    let mut config = EngineConfig::default();
-    config.caching = caching_enabled_globally()?;
+    let mut config =
+        EngineConfig { caching: caching_enabled_globally()?, ..EngineConfig::default() };
     if let Some(n) = args.parallelism {
         if n == 0 {
             bail!("--parallelism must be at least 1");
