@@ -60,6 +60,17 @@ pub(crate) async fn run_node(
         &spec.task.component_ref.name,
     );
 
+    if matches!(kind, TaskKind::Container | TaskKind::Importer) {
+        if let Some((prior, outputs)) = ctx.earlier_success(&spec.path) {
+            ctx.log.write(&format!(
+                "task {} succeeded in an earlier execution of this run; its outputs are reused",
+                spec.path
+            ));
+            node.record = prior;
+            return NodeResult::succeeded(outputs);
+        }
+    }
+
     let Some(component) = ctx.component(&spec.task.component_ref.name).cloned() else {
         let message = format!("component {:?} is not defined", spec.task.component_ref.name);
         return node.finish(&ctx, NodeResult::failed(message)).await;

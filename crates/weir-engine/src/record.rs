@@ -1,6 +1,7 @@
 //! The per-run context shared by every node of a run, and the helpers that write task
 //! records to the store and announce them to watchers.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -28,6 +29,8 @@ pub(crate) struct RunCtx {
     pub cancel: CancellationToken,
     pub events: Option<UnboundedSender<TaskEvent>>,
     pub log: RunLog,
+    /// Task records from earlier executions of this run (a retry or a resume), by path.
+    pub previous: HashMap<String, TaskRecord>,
 }
 
 impl RunCtx {
@@ -38,6 +41,13 @@ impl RunCtx {
         } else {
             self.spec.components.get(name)
         }
+    }
+
+    /// Outputs of a task that succeeded in an earlier execution of this run.
+    pub fn earlier_success(&self, path: &str) -> Option<(TaskRecord, TaskOutputs)> {
+        let prior = self.previous.get(path).filter(|p| p.state == State::Succeeded)?;
+        let outputs = serde_json::from_value(prior.outputs.clone()).ok()?;
+        Some((prior.clone(), outputs))
     }
 
     pub fn resource_name(&self) -> String {
@@ -61,9 +71,14 @@ impl Node {
         component: &str,
     ) -> Self {
         let display = if display_name.is_empty() { key } else { display_name };
+        // A task keeps its id across executions of the same run, so a retry or a resume
+        // updates the task's record instead of adding a second one at the same path.
+        let prior = ctx.previous.get(&path);
+        let task_id = prior.map(|p| p.task_id.clone());
+        let created_at = prior.map(|p| p.created_at).unwrap_or_else(Utc::now);
         Node {
             record: TaskRecord {
-                task_id: uuid::Uuid::new_v4().to_string(),
+                task_id: task_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
                 run_id: ctx.run_id.clone(),
                 parent_task_id: parent.map(str::to_string),
                 name: key.to_string(),
@@ -80,7 +95,7 @@ impl Node {
                 error: None,
                 cache_key: None,
                 log_path: None,
-                created_at: Utc::now(),
+                created_at,
                 started_at: None,
                 finished_at: None,
             },

@@ -1,6 +1,7 @@
 //! Starting and finishing runs: [`Engine::submit`] stores a checked run, [`Engine::execute`]
 //! runs it to a final state and watches the store for cancel requests.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -8,7 +9,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 use weir_spec::{Pipeline, PipelineSpec};
-use weir_store::{NewRun, RunRecord, State};
+use weir_store::{NewRun, RunRecord, State, TaskRecord};
 
 use crate::bind::{bind_arguments, BoundInputs};
 use crate::dag::run_dag;
@@ -64,6 +65,17 @@ impl Engine {
                 "The spec's pipeline root is not used; artifacts are stored locally.");
         }
 
+        let previous: HashMap<String, TaskRecord> = self
+            .store
+            .list_tasks(run_id)
+            .await?
+            .into_iter()
+            .map(|task| (task.path.clone(), task))
+            .collect();
+        if !previous.is_empty() {
+            tracing::info!(run.id = %run_id, tasks = previous.len(),
+                "Run executed again; tasks that succeeded before are not run again.");
+        }
         self.store.set_run_state(run_id, State::Running, None).await?;
         tracing::info!(run.id = %run_id, run.name = %run.name, "Run started.");
 
@@ -78,6 +90,7 @@ impl Engine {
             cancel: cancel.clone(),
             events,
             log: RunLog::open(&self.run_log_path(&run.run_id)),
+            previous,
         });
         ctx.log.write(&format!("run {} started ({})", run.name, run.run_id));
         let watcher =
