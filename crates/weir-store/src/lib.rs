@@ -4,8 +4,10 @@
 //! [`sqlite::SqliteStore`] is the default backend. A PostgreSQL backend implements the same
 //! trait. The store knows no pipeline semantics: specs, inputs and outputs are JSON it keeps.
 
+pub mod catalog;
 pub mod model;
 
+pub use catalog::*;
 pub use model::*;
 
 use async_trait::async_trait;
