@@ -130,5 +130,10 @@ fn convert(value: &Value, ty: ParameterType) -> Result<Value, String> {
     if ty == ParameterType::Unspecified {
         return Ok(value.clone());
     }
+    // Task inputs turn any value into text for a STRING input, but a run argument that is a
+    // list or dict for a STRING parameter is almost always a mistake.
+    if ty == ParameterType::String && (value.is_array() || value.is_object()) {
+        return Err(format!("expected a string, got {value}"));
+    }
     values::coerce(value, ty).map_err(|e| e.to_string())
 }

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use weir_artifacts::LocalArtifactStore;
 use weir_executor::Executor;
@@ -65,6 +66,11 @@ pub struct RunRequest {
     pub enable_caching: bool,
     pub experiment_id: Option<String>,
     pub pipeline_version_id: Option<String>,
+    pub description: String,
+    /// The recurring run whose schedule starts this run.
+    pub recurring_run_id: Option<String>,
+    /// When the recurring run's schedule fired for this run.
+    pub scheduled_at: Option<DateTime<Utc>>,
 }
 
 impl RunRequest {
@@ -76,6 +82,9 @@ impl RunRequest {
             enable_caching: true,
             experiment_id: None,
             pipeline_version_id: None,
+            description: String::new(),
+            recurring_run_id: None,
+            scheduled_at: None,
         }
     }
 }

@@ -33,12 +33,15 @@ impl Engine {
         let new_run = NewRun {
             run_id: run_id.clone(),
             name,
+            description: request.description.clone(),
             pipeline_name: spec.pipeline_info.name.clone(),
             pipeline_spec: pipeline_json(&request.pipeline),
             parameters: bound.to_json(),
             pipeline_root,
             experiment_id: request.experiment_id.clone(),
             pipeline_version_id: request.pipeline_version_id.clone(),
+            recurring_run_id: request.recurring_run_id.clone(),
+            scheduled_at: request.scheduled_at,
             enable_caching: request.enable_caching,
         };
         let run = self.store.create_run(&new_run).await?;
@@ -56,6 +59,15 @@ impl Engine {
         events: Option<UnboundedSender<TaskEvent>>,
     ) -> Result<RunRecord, EngineError> {
         let run = self.store.get_run(run_id).await?;
+        if matches!(run.state, State::Canceled | State::Canceling) {
+            // Canceled before it started, or while this process was down. A retry sets the
+            // state back to PENDING first.
+            tracing::info!(run.id = %run_id, "Run was canceled before it started; not running it.");
+            if run.state == State::Canceling {
+                self.store.set_run_state(run_id, State::Canceled, Some("run was canceled")).await?;
+            }
+            return Ok(self.store.get_run(run_id).await?);
+        }
         let pipeline = pipeline_from_json(&run.pipeline_spec)
             .map_err(|message| EngineError::CorruptRun { run_id: run_id.to_string(), message })?;
         let scope = BoundInputs::from_json(&run.parameters)
@@ -77,6 +89,13 @@ impl Engine {
                 "Run executed again; tasks that succeeded before are not run again.");
         }
         self.store.set_run_state(run_id, State::Running, None).await?;
+        if has_workspace(pipeline.platform_spec.as_ref()) {
+            let workspace = self.artifacts.run_root(run_id).join("workspace");
+            if let Err(e) = std::fs::create_dir_all(&workspace) {
+                tracing::warn!(run.id = %run_id, path = %workspace.display(), error = %e,
+                    "Failed to create the run's workspace folder.");
+            }
+        }
         tracing::info!(run.id = %run_id, run.name = %run.name, "Run started.");
 
         let ctx = Arc::new(RunCtx {
@@ -164,6 +183,13 @@ async fn watch_cancel_requests(engine: Engine, run_id: String, cancel: Cancellat
             }
         }
     }
+}
+
+/// Whether the platform spec asks for a pipeline workspace (`pipelineConfig.workspace`).
+fn has_workspace(platform_spec: Option<&Value>) -> bool {
+    platform_spec
+        .and_then(|p| p.pointer("/platforms/kubernetes/pipelineConfig/workspace"))
+        .is_some_and(|w| !w.is_null())
 }
 
 fn check_executors(spec: &PipelineSpec) -> Result<(), EngineError> {

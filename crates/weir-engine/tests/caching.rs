@@ -1,7 +1,7 @@
 //! Task caching: a cached task reuses its earlier result without starting a process, and the
 //! per-run, per-task and engine-wide switches each turn that off (`caching.yaml`, whose tasks
 //! append one line per process to `log_path`). A cached result whose artifact file is gone is
-//! not reused (`bench/chain.yaml`).
+//! not reused.
 
 mod common;
 
@@ -86,31 +86,81 @@ async fn engine_switch_disables_cache() {
     assert_eq!(log, "cached v1\nuncached v1\ncached v1\nuncached v1\n");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// Hand-written IR: one cached container task that appends `ran` to `log_path` and writes
+/// `payload` to its Dataset output, which is also the pipeline output.
+const CACHED_FILE: &str = r#"
+pipelineInfo:
+  name: cached-file
+schemaVersion: 2.1.0
+sdkVersion: kfp-2.17.3
+root:
+  inputDefinitions:
+    parameters:
+      log_path: {parameterType: STRING}
+  outputDefinitions:
+    artifacts:
+      data: {artifactType: {schemaTitle: system.Dataset, schemaVersion: 0.0.1}}
+  dag:
+    outputs:
+      artifacts:
+        data:
+          artifactSelectors:
+          - {producerSubtask: write-file, outputArtifactKey: data}
+    tasks:
+      write-file:
+        taskInfo: {name: write-file}
+        cachingOptions: {enableCache: true}
+        componentRef: {name: comp-write-file}
+        inputs:
+          parameters:
+            log_path: {componentInputParameter: log_path}
+components:
+  comp-write-file:
+    executorLabel: exec-write-file
+    inputDefinitions:
+      parameters:
+        log_path: {parameterType: STRING}
+    outputDefinitions:
+      artifacts:
+        data: {artifactType: {schemaTitle: system.Dataset, schemaVersion: 0.0.1}}
+deploymentSpec:
+  executors:
+    exec-write-file:
+      container:
+        image: alpine:3.20
+        command: [sh, -c, 'echo ran >> "$0"; printf payload > "$1"']
+        args: ["{{$.inputs.parameters['log_path']}}", "{{$.outputs.artifacts['data'].path}}"]
+"#;
+
+#[tokio::test]
 async fn missing_artifact_forces_rerun() {
     let h = Harness::new();
-    let (first, _) = h.run("bench/chain.yaml", &[]).await;
-    assert_run_state(&first, State::Succeeded);
+    let log_path = h.scratch("processes.log");
+    let arguments = [("log_path", json!(log_path.display().to_string()))];
+    let run_once = || h.run_request(request(load_text(CACHED_FILE), &arguments));
 
-    let (second, tasks) = h.run("bench/chain.yaml", &[]).await;
-    assert_run_state(&second, State::Succeeded);
-    for task in &tasks {
-        assert_from_cache(task);
-    }
-    assert_run_output_param(&second, "value", json!(9));
-    let data = output_artifact(&second.outputs, "data", "the second run");
+    let (first, tasks) = run_once().await;
+    assert_run_state(&first, State::Succeeded);
+    assert_ran(task(&tasks, "write-file"));
     let first_data = output_artifact(&first.outputs, "data", "the first run");
+    assert_eq!(read_artifact(&first_data), "payload");
+
+    let (second, tasks) = run_once().await;
+    assert_run_state(&second, State::Succeeded);
+    assert_from_cache(task(&tasks, "write-file"));
+    let data = output_artifact(&second.outputs, "data", "the second run");
     assert_eq!(data.uri, first_data.uri, "a cached output keeps the first run's artifact");
+    assert_eq!(read(&log_path), "ran\n", "processes after the second run");
 
     let path = weir_artifacts::local_path_for_uri(&data.uri);
     if let Err(e) = std::fs::remove_file(&path) {
         panic!("failed to remove {}: {e}", path.display());
     }
-    let (third, tasks) = h.run("bench/chain.yaml", &[]).await;
+    let (third, tasks) = run_once().await;
     assert_run_state(&third, State::Succeeded);
-    assert_from_cache(task(&tasks, "step-8"));
-    assert_ran(task(&tasks, "step-9"));
+    assert_ran(task(&tasks, "write-file"));
+    assert_eq!(read(&log_path), "ran\nran\n", "processes after the third run");
     let data = output_artifact(&third.outputs, "data", "the third run");
-    assert_ne!(data.uri, first_data.uri, "step-9 wrote a new artifact");
-    assert_eq!(read_artifact(&data).lines().count(), 10, "lines of the rewritten Dataset");
+    assert_ne!(data.uri, first_data.uri, "the third run wrote a new artifact");
+    assert_eq!(read_artifact(&data), "payload");
 }

@@ -17,28 +17,30 @@ use weir_engine::{Engine, EngineError, TaskEvent};
 use weir_store::sqlite::SqliteStore;
 use weir_store::{RunRecord, State, TaskRecord};
 
-/// Longest a canceled run may take to end once the cancel is issued.
+/// Maximum time a canceled run may take to end after the cancel.
 const CANCEL_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Waits for the event that `path` entered `state`, returning every event seen so far.
-async fn wait_for_event(
+/// Waits until every task in `paths` has entered `state`, and returns the events seen so far.
+async fn wait_for_events(
     events: &mut UnboundedReceiver<TaskEvent>,
-    path: &str,
+    paths: &[&str],
     state: State,
 ) -> Vec<TaskEvent> {
-    let mut seen = Vec::new();
+    let mut seen: Vec<TaskEvent> = Vec::new();
+    let reached = |seen: &[TaskEvent], path: &str| {
+        seen.iter().any(|event| event.path == path && event.state == state)
+    };
     let waited = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(event) = events.recv().await {
-            let done = event.path == path && event.state == state;
             seen.push(event);
-            if done {
+            if paths.iter().all(|path| reached(&seen, path)) {
                 return true;
             }
         }
         false
     })
     .await;
-    assert_eq!(waited, Ok(true), "no event for {path:?} entering {state}; saw {seen:?}");
+    assert_eq!(waited, Ok(true), "not all of {paths:?} entered {state}; saw {seen:?}");
     seen
 }
 
@@ -64,7 +66,7 @@ async fn start_sleep(h: &Harness) -> SleepRun {
     let (run_id, token) = (run.run_id.clone(), cancel.clone());
     let handle = tokio::spawn(async move { engine.execute(&run_id, token, Some(sender)).await });
 
-    wait_for_event(&mut events, "sleep-for", State::Running).await;
+    wait_for_events(&mut events, &["sleep-for"], State::Running).await;
     let started =
         wait_until(Duration::from_secs(10), || !sleep_processes(seconds).is_empty()).await;
     assert!(started, "sleep-for is RUNNING but no `sleep {seconds}` process appeared");
@@ -96,8 +98,8 @@ async fn assert_canceled(h: &Harness, mut sleep: SleepRun, cancel_issued: Instan
     assert_store_final(&run, &tasks);
 
     let seconds = sleep.seconds;
-    let gone = wait_until(Duration::from_secs(2), || sleep_processes(seconds).is_empty()).await;
-    assert!(gone, "`sleep {seconds}` still runs: {:?}", sleep_processes(seconds));
+    let stopped = wait_until(Duration::from_secs(2), || sleep_processes(seconds).is_empty()).await;
+    assert!(stopped, "`sleep {seconds}` still runs: {:?}", sleep_processes(seconds));
 
     let mut last_state = None;
     while let Ok(event) = sleep.events.try_recv() {
@@ -118,15 +120,14 @@ async fn token_cancel_stops_sleep() {
     assert_canceled(&h, sleep, issued).await;
 }
 
-/// An engine over the same database, standing in for another `weir` process.
+/// Opens a second engine over the same database, standing in for another `weir` process.
 fn second_engine(h: &Harness) -> Engine {
     let store = match SqliteStore::open(&h.dir.path().join("weir.db")) {
         Ok(store) => store,
         Err(e) => panic!("failed to open the store a second time: {e}"),
     };
-    let executor = weir_executor::local::LocalExecutor::new(Default::default());
     let artifacts = weir_artifacts::LocalArtifactStore::new(h.dir.path().join("artifacts"));
-    Engine::new(Arc::new(store), Arc::new(executor), artifacts, test_config())
+    Engine::new(Arc::new(store), shared_executor(), artifacts, test_config())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,7 +142,7 @@ async fn store_request_stops_sleep() {
     assert_canceled(&h, sleep, issued).await;
 }
 
-/// A run canceled before it starts is final at once, and executing it later runs nothing.
+/// A run canceled before it starts is final at once and has no tasks.
 #[tokio::test]
 async fn pending_run_cancels_at_once() {
     let h = Harness::new();
@@ -151,12 +152,104 @@ async fn pending_run_cancels_at_once() {
     };
     let canceled = h.engine.request_cancel(&run.run_id).await;
     let canceled = canceled.unwrap_or_else(|e| panic!("request_cancel failed: {e}"));
+
     assert_run_state(&canceled, State::Canceled);
     assert!(canceled.finished_at.is_some(), "canceled run has no finished_at");
+    assert!(h.tasks(&run.run_id).await.is_empty(), "a canceled pending run has tasks");
+}
 
-    let (run, tasks) = h.execute(&run.run_id, CancellationToken::new(), None).await;
+/// Hand-written IR: a ParallelFor over `items` with parallelism 2 whose body sleeps for
+/// `seconds`.
+const SLEEP_LOOP: &str = r#"
+pipelineInfo:
+  name: sleep-loop
+schemaVersion: 2.1.0
+sdkVersion: kfp-2.17.3
+root:
+  inputDefinitions:
+    parameters:
+      items: {parameterType: LIST}
+      seconds: {parameterType: NUMBER_INTEGER}
+  dag:
+    tasks:
+      for-loop-1:
+        taskInfo: {name: for-loop-1}
+        componentRef: {name: comp-for-loop-1}
+        inputs:
+          parameters:
+            pipelinechannel--items: {componentInputParameter: items}
+            pipelinechannel--seconds: {componentInputParameter: seconds}
+        parameterIterator:
+          itemInput: pipelinechannel--items-loop-item
+          items: {inputParameter: pipelinechannel--items}
+        iteratorPolicy: {parallelismLimit: 2}
+components:
+  comp-for-loop-1:
+    inputDefinitions:
+      parameters:
+        pipelinechannel--items: {parameterType: LIST}
+        pipelinechannel--items-loop-item: {parameterType: NUMBER_INTEGER}
+        pipelinechannel--seconds: {parameterType: NUMBER_INTEGER}
+    dag:
+      tasks:
+        nap:
+          taskInfo: {name: nap}
+          cachingOptions: {}
+          componentRef: {name: comp-nap}
+          inputs:
+            parameters:
+              seconds: {componentInputParameter: pipelinechannel--seconds}
+  comp-nap:
+    executorLabel: exec-nap
+    inputDefinitions:
+      parameters:
+        seconds: {parameterType: NUMBER_INTEGER}
+deploymentSpec:
+  executors:
+    exec-nap:
+      container:
+        image: alpine:3.20
+        command: [sh, -c, 'sleep "$0"']
+        args: ["{{$.inputs.parameters['seconds']}}"]
+"#;
+
+/// Canceling a loop stops its running iterations and starts no more of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loop_cancel_stops_iterations() {
+    let h = Harness::new();
+    let seconds = unique_seconds();
+    let arguments = [("items", json!([0, 1, 2, 3, 4])), ("seconds", json!(seconds))];
+    let run = match h.engine.submit(request(load_text(SLEEP_LOOP), &arguments)).await {
+        Ok(run) => run,
+        Err(e) => panic!("submit failed: {e}"),
+    };
+    let (sender, mut events) = unbounded_channel();
+    let cancel = CancellationToken::new();
+    let engine = h.engine.clone();
+    let (run_id, token) = (run.run_id.clone(), cancel.clone());
+    let handle = tokio::spawn(async move { engine.execute(&run_id, token, Some(sender)).await });
+
+    let first_two = ["for-loop-1/iteration-0/nap", "for-loop-1/iteration-1/nap"];
+    wait_for_events(&mut events, &first_two, State::Running).await;
+    let spawned = wait_until(Duration::from_secs(10), || sleep_processes(seconds).len() >= 2).await;
+    assert!(spawned, "the first two iterations started no `sleep {seconds}` processes");
+    cancel.cancel();
+
+    let joined = tokio::time::timeout(CANCEL_DEADLINE, handle).await;
+    let Ok(Ok(Ok(run))) = joined else { panic!("the loop run did not end after the cancel") };
+    let tasks = h.tasks(&run.run_id).await;
     assert_run_state(&run, State::Canceled);
-    assert_not_run(&tasks, "mark");
-    assert_not_run(&tasks, "sleep-for");
-    assert_not_run(&tasks, "mark-2");
+    assert_state(task(&tasks, "for-loop-1"), State::Canceled);
+    let started: Vec<&TaskRecord> =
+        tasks.iter().filter(|t| t.path.ends_with("/nap") && t.attempts > 0).collect();
+    assert_eq!(started.len(), 2, "naps started before the cancel (parallelism 2)");
+    for nap in started {
+        assert_state(nap, State::Canceled);
+    }
+    for index in 2..5 {
+        assert_not_run(&tasks, &format!("for-loop-1/iteration-{index}/nap"));
+    }
+    assert_store_final(&run, &tasks);
+    let stopped = wait_until(Duration::from_secs(2), || sleep_processes(seconds).is_empty()).await;
+    assert!(stopped, "`sleep {seconds}` still runs: {:?}", sleep_processes(seconds));
 }

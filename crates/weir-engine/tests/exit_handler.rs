@@ -1,6 +1,6 @@
 //! Exit handlers: the exit task runs after its body whether the body failed
 //! (`exit_handler_fail.yaml`) or succeeded (`exit_handler_success.yaml`), and receives the
-//! body's final status; the IR sample adds an `ignore_upstream_failure` task inside the body.
+//! body's final status. The IR sample adds an `ignore_upstream_failure` task inside the body.
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! Failing tasks: a command that does not exist, an output that does not parse, tasks that
 //! ignore a failed upstream (`ignore_upstream_failure.yaml`), and timeouts from the engine
-//! setting and from the platform spec (`sleep.yaml`). Each test also checks that the store
-//! holds a finished run whose tasks are all in final states.
+//! setting and from the platform spec (`sleep.yaml`). The tests of failed runs also check that
+//! the store contains a finished run whose tasks are all in final states.
 
 mod common;
 
@@ -170,8 +170,12 @@ async fn assert_sleep_times_out(h: &Harness, pipeline: weir_spec::Pipeline) {
     assert_not_run(&tasks, "mark-2");
     assert_store_final(&run, &tasks);
 
-    let gone = wait_until(Duration::from_secs(2), || sleep_processes(seconds).is_empty()).await;
-    assert!(gone, "`sleep {seconds}` still runs after the timeout: {:?}", sleep_processes(seconds));
+    let stopped = wait_until(Duration::from_secs(2), || sleep_processes(seconds).is_empty()).await;
+    assert!(
+        stopped,
+        "`sleep {seconds}` still runs after the timeout: {:?}",
+        sleep_processes(seconds)
+    );
 }
 
 #[tokio::test]
@@ -205,4 +209,17 @@ async fn failed_run_leaves_store_final() {
     assert!(stored.started_at.is_some(), "run has no started_at");
     assert!(stored.finished_at >= stored.started_at, "run finished before it started");
     assert_store_final(&stored, &tasks);
+}
+
+#[tokio::test]
+async fn unknown_run_id_is_error() {
+    let h = Harness::new();
+    let executed = h.engine.execute("no-such-run", Default::default(), None).await;
+    match executed {
+        Err(weir_engine::EngineError::Store(weir_store::StoreError::NotFound { id, .. })) => {
+            assert_eq!(id, "no-such-run");
+        }
+        Err(other) => panic!("expected a not-found store error, got {other}"),
+        Ok(run) => panic!("executing an unknown id returned run {}", run.run_id),
+    }
 }

@@ -75,7 +75,7 @@ async fn missing_file_fails_consumer() {
     assert_store_final(&run, &tasks);
 }
 
-/// IR sample: importers for a given path and for `s3://b/k`; `read-ds` reads the first and
+/// IR sample: importers for a given path and for `s3://b/k`. `read-ds` reads the first, and
 /// `say` formats its output into an f-string with the pipeline input `who`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn task_options_sample() {

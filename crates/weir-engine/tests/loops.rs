@@ -11,8 +11,8 @@ use weir_engine::EngineConfig;
 use weir_store::{State, TaskKind, TaskRecord};
 
 /// Hand-written IR: a ParallelFor over `items` whose body runs one container task that appends
-/// `start <item>` and, 0.3 s later, `end <item>` to the file `log_path`. `ITERATOR_POLICY` is
-/// replaced by the loop task's `iteratorPolicy` line or removed.
+/// `start <item>` and, `nap_seconds` later, `end <item>` to the file `log_path`.
+/// `ITERATOR_POLICY` is replaced by the loop task's `iteratorPolicy` line or removed.
 const NAP_LOOP: &str = r#"
 pipelineInfo:
   name: nap-loop
@@ -23,6 +23,7 @@ root:
     parameters:
       items: {parameterType: LIST, defaultValue: [0, 1, 2, 3, 4, 5]}
       log_path: {parameterType: STRING}
+      nap_seconds: {parameterType: NUMBER_DOUBLE, defaultValue: 0.3}
   dag:
     tasks:
       for-loop-1:
@@ -32,6 +33,7 @@ root:
           parameters:
             pipelinechannel--items: {componentInputParameter: items}
             pipelinechannel--log_path: {componentInputParameter: log_path}
+            pipelinechannel--nap_seconds: {componentInputParameter: nap_seconds}
         parameterIterator:
           itemInput: pipelinechannel--items-loop-item
           items: {inputParameter: pipelinechannel--items}
@@ -43,6 +45,7 @@ components:
         pipelinechannel--items: {parameterType: LIST}
         pipelinechannel--items-loop-item: {parameterType: NUMBER_INTEGER}
         pipelinechannel--log_path: {parameterType: STRING}
+        pipelinechannel--nap_seconds: {parameterType: NUMBER_DOUBLE}
     dag:
       tasks:
         nap:
@@ -53,19 +56,24 @@ components:
             parameters:
               item: {componentInputParameter: pipelinechannel--items-loop-item}
               log_path: {componentInputParameter: pipelinechannel--log_path}
+              seconds: {componentInputParameter: pipelinechannel--nap_seconds}
   comp-nap:
     executorLabel: exec-nap
     inputDefinitions:
       parameters:
         item: {parameterType: NUMBER_INTEGER}
         log_path: {parameterType: STRING}
+        seconds: {parameterType: NUMBER_DOUBLE}
 deploymentSpec:
   executors:
     exec-nap:
       container:
         image: alpine:3.20
-        command: [sh, -c, 'echo "start $0" >> "$1"; sleep 0.3; echo "end $0" >> "$1"']
-        args: ["{{$.inputs.parameters['item']}}", "{{$.inputs.parameters['log_path']}}"]
+        command: [sh, -c, 'echo "start $0" >> "$1"; sleep "$2"; echo "end $0" >> "$1"']
+        args:
+        - "{{$.inputs.parameters['item']}}"
+        - "{{$.inputs.parameters['log_path']}}"
+        - "{{$.inputs.parameters['seconds']}}"
 "#;
 
 fn nap_loop(parallelism_limit: Option<u32>) -> weir_spec::Pipeline {
@@ -76,12 +84,17 @@ fn nap_loop(parallelism_limit: Option<u32>) -> weir_spec::Pipeline {
     load_text(&NAP_LOOP.replace("ITERATOR_POLICY", &policy))
 }
 
-/// Runs the nap loop over `items` and returns the maximum number of naps that ran at once,
-/// replayed from the `start`/`end` lines they appended (small appends are atomic).
-async fn max_concurrent_naps(h: &Harness, limit: Option<u32>, items: usize) -> usize {
+/// Runs the nap loop over `items` naps of `seconds` each and returns the maximum number of naps
+/// that ran at once, replayed from the `start`/`end` lines they appended (small appends are
+/// atomic).
+async fn max_concurrent_naps(h: &Harness, limit: Option<u32>, items: usize, seconds: f64) -> usize {
     let log_path = h.scratch("naps.log");
     let items: Vec<usize> = (0..items).collect();
-    let arguments = [("items", json!(items)), ("log_path", json!(log_path.display().to_string()))];
+    let arguments = [
+        ("items", json!(items)),
+        ("log_path", json!(log_path.display().to_string())),
+        ("nap_seconds", json!(seconds)),
+    ];
     let (run, tasks) = h.run_request(request(nap_loop(limit), &arguments)).await;
 
     assert_run_state(&run, State::Succeeded);
@@ -105,7 +118,7 @@ async fn max_concurrent_naps(h: &Harness, limit: Option<u32>, items: usize) -> u
     max
 }
 
-/// Maximum number of the intervals `[start, end)` that overlap at one instant.
+/// Returns the maximum number of the intervals `[start, end)` that overlap at one instant.
 fn max_overlap(intervals: &[(DateTime<Utc>, DateTime<Utc>)]) -> usize {
     // Ends sort before starts at the same instant, so touching intervals do not overlap.
     let mut events: Vec<(DateTime<Utc>, i32)> =
@@ -228,21 +241,22 @@ async fn empty_container_loop_succeeds() {
 #[tokio::test]
 async fn parallelism_limit_caps_iterations() {
     let h = Harness::new();
-    let max = max_concurrent_naps(&h, Some(2), 6).await;
+    let max = max_concurrent_naps(&h, Some(2), 6, 0.3).await;
     assert_eq!(max, 2, "naps running at once with parallelismLimit 2");
 }
 
 #[tokio::test]
 async fn unlimited_loop_runs_together() {
     let h = Harness::new();
-    let max = max_concurrent_naps(&h, None, 6).await;
+    // Long naps, so six processes overlap even when starting each one is slow.
+    let max = max_concurrent_naps(&h, None, 6, 1.5).await;
     assert!(max >= 3, "only {max} of 6 unlimited naps ran at once");
 }
 
 #[tokio::test]
 async fn engine_limit_caps_processes() {
     let h = Harness::with_config(EngineConfig { max_parallel_tasks: 1, ..test_config() });
-    let max = max_concurrent_naps(&h, None, 4).await;
+    let max = max_concurrent_naps(&h, None, 4, 0.3).await;
     assert_eq!(max, 1, "naps running at once with max_parallel_tasks 1");
 }
 
@@ -328,7 +342,7 @@ async fn fanout_bench_short_list() {
 }
 
 /// The compiler writes an f-string over a loop item's field as an input named after no
-/// existing parameter; loading must reject it with that name rather than fail at run time.
+/// existing parameter. Loading must reject it with that name, before any task runs.
 #[test]
 fn fstring_over_item_field_rejected() {
     let path = pipeline_path("ir-samples/loops.yaml");

@@ -45,17 +45,6 @@ async fn two_levels_with_outputs() {
     assert!(json_equal(&json!(note.metadata), &json!({"value": 15})), "{:?}", note.metadata);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zero_argument_changes_values() {
-    let h = Harness::new();
-    let (run, tasks) = h.run("nested_pipeline.yaml", &[("x", json!(0))]).await;
-
-    assert_run_state(&run, State::Succeeded);
-    assert_add_and_note(&tasks, "add-and-note", 0);
-    assert_add_and_note(&tasks, "add-and-note-2", 2);
-    assert_run_outputs(&run, &[("value", json!(3)), ("note_text", json!("value=3"))]);
-}
-
 /// IR sample: the nested pipeline `inner` returns a string and a Metrics artifact, and the
 /// Metrics become the pipeline's output. Caching is on in this sample, so the root `say`
 /// (same component and input as `inner/say`) may reuse `inner/say`'s result.

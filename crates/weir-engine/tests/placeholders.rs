@@ -40,8 +40,8 @@ async fn arguments_render_exactly() {
     );
 }
 
-/// The argv `all-placeholders` printed with `echo "$@"`, split at spaces (no value contains
-/// one), read from the second line of its log after the attempt header.
+/// Reads the arguments that `all-placeholders` printed with `echo "$@"` from the second line
+/// of its log, after the attempt header, and splits them at spaces (no value contains one).
 fn echoed_arguments(task: &TaskRecord) -> Vec<String> {
     let Some(log_path) = &task.log_path else { panic!("task {:?} has no log", task.path) };
     let log = read(log_path);
@@ -49,7 +49,7 @@ fn echoed_arguments(task: &TaskRecord) -> Vec<String> {
     line.split(' ').map(str::to_string).collect()
 }
 
-/// The arguments `all-placeholders` must receive, without the trailing `{{$}}` JSON.
+/// Builds the arguments `all-placeholders` must receive, without the trailing `{{$}}` JSON.
 fn expected_arguments(
     h: &Harness,
     run: &RunRecord,

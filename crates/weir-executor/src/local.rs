@@ -74,6 +74,7 @@ pub struct LocalExecutor {
     install_runs: AtomicUsize,
     installs_skipped: AtomicUsize,
     kfp_installed: tokio::sync::OnceCell<bool>,
+    legacy_executor_main_missing: tokio::sync::OnceCell<bool>,
 }
 
 impl LocalExecutor {
@@ -124,6 +125,28 @@ impl LocalExecutor {
                 let installed = check.map(|s| s.success()).unwrap_or(false);
                 info!(python = %python.display(), installed, "Checked whether kfp is installed.");
                 installed
+            })
+            .await
+    }
+
+    /// Returns whether the interpreter's kfp has `kfp.dsl.executor_main` and no longer has
+    /// `kfp.components.executor_main`, as in kfp 2.1 and later (checked once).
+    async fn legacy_executor_main_missing(&self) -> bool {
+        let python = self.options.python.clone().unwrap_or_else(|| "python3".into());
+        *self
+            .legacy_executor_main_missing
+            .get_or_init(|| async move {
+                let check = tokio::process::Command::new(&python)
+                    .args(["-c", install::LEGACY_EXECUTOR_MAIN_MISSING_CHECK])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .await;
+                let missing = check.map(|s| s.success()).unwrap_or(false);
+                info!(python = %python.display(), missing,
+                    "Checked whether kfp still has kfp.components.executor_main.");
+                missing
             })
             .await
     }
@@ -226,6 +249,13 @@ impl LocalExecutor {
                 debug!(task = %launch.task_path,
                     "kfp is installed; the component's kfp version pin is not installed over it.");
                 argv[2] = unpinned;
+                if self.legacy_executor_main_missing().await
+                    && install::rename_legacy_executor_main(&mut argv)
+                {
+                    debug!(task = %launch.task_path,
+                        "The component names kfp.components.executor_main; running \
+                         kfp.dsl.executor_main of the installed kfp instead.");
+                }
             }
         }
 

@@ -6,12 +6,18 @@
 //! backend, a value in `ExecutorOutput` wins over the file. Output artifacts start from the
 //! pre-assigned ones in the executor input; `ExecutorOutput` may replace their URI and add or
 //! overwrite metadata keys. Outputs that the component does not declare are ignored.
+//!
+//! An artifact that the task wrote somewhere else (`Artifact.set_path` in the SDK, reported as
+//! `custom_path`) is copied to the local path of its URI, which is where the KFP backend
+//! launcher uploads it from and where consumers read it.
 
 use std::collections::BTreeMap;
 use std::io;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use tracing::warn;
 use weir_spec::ParameterType;
 
 use crate::protocol::{ExecutorInput, RuntimeArtifact, TaskOutputs};
@@ -37,6 +43,10 @@ pub enum OutputError {
     ReadParameter { name: String, path: String, source: io::Error },
     #[error("output parameter '{name}' in {path} is not a valid {parameter_type} value: {reason}")]
     InvalidParameter { name: String, path: String, parameter_type: &'static str, reason: String },
+    #[error(
+        "failed to copy output artifact '{name}' from its custom path {from} to {to}: {source}"
+    )]
+    CopyCustomPath { name: String, from: PathBuf, to: PathBuf, source: io::Error },
 }
 
 /// Collects the outputs of a task that exited successfully.
@@ -67,7 +77,7 @@ pub fn collect(
     for (name, assigned) in &input.outputs.artifacts {
         let mut list = assigned.artifacts.clone();
         if let Some(reported) = written.artifacts.remove(name) {
-            merge_artifacts(&mut list, reported.artifacts);
+            merge_artifacts(name, &mut list, reported.artifacts)?;
         }
         artifacts.insert(name.clone(), list);
     }
@@ -91,13 +101,16 @@ struct ReportedArtifactList {
 }
 
 /// An artifact in `ExecutorOutput`. Its `name` and `type` are ignored because the declared
-/// output keeps its own; `custom_path` is accepted and not used.
+/// output keeps its own.
 #[derive(Debug, Default, Deserialize)]
 struct ReportedArtifact {
     #[serde(default)]
     uri: String,
     #[serde(default)]
     metadata: Map<String, Value>,
+    /// Local file or directory the task wrote instead of the artifact's `.path`.
+    #[serde(default, alias = "customPath")]
+    custom_path: String,
 }
 
 fn read_executor_output(path: &str) -> Result<ExecutorOutput, OutputError> {
@@ -121,15 +134,72 @@ fn read_executor_output(path: &str) -> Result<ExecutorOutput, OutputError> {
 }
 
 /// Takes each reported artifact's non-empty URI and merges its metadata keys over the
-/// pre-assigned artifact at the same position. Reported artifacts with no pre-assigned
-/// counterpart are dropped.
-fn merge_artifacts(list: &mut [RuntimeArtifact], reported: Vec<ReportedArtifact>) {
+/// pre-assigned artifact at the same position, then copies a reported custom path to the
+/// artifact's local path. Reported artifacts with no pre-assigned counterpart are dropped.
+fn merge_artifacts(
+    name: &str,
+    list: &mut [RuntimeArtifact],
+    reported: Vec<ReportedArtifact>,
+) -> Result<(), OutputError> {
     for (artifact, reported) in list.iter_mut().zip(reported) {
         if !reported.uri.is_empty() {
             artifact.uri = reported.uri;
         }
         artifact.metadata.extend(reported.metadata);
+        if !reported.custom_path.is_empty() {
+            copy_custom_path(name, Path::new(&reported.custom_path), &artifact.uri)?;
+        }
     }
+    Ok(())
+}
+
+/// Copies what the task wrote at `custom_path` to the local path of `uri`, overwriting files
+/// of the same name. A missing custom path is only logged, as the KFP backend launcher does for
+/// output files that were not written. Remote URIs are skipped because their local paths
+/// (`/gcs/...`) are mount points that this executor does not provide.
+fn copy_custom_path(name: &str, custom_path: &Path, uri: &str) -> Result<(), OutputError> {
+    if uri.contains("://") && !uri.starts_with("file://") {
+        warn!(
+            artifact = name,
+            uri, "Output artifact has a custom path and a remote URI, so it is not copied."
+        );
+        return Ok(());
+    }
+    let target = weir_artifacts::local_path_for_uri(uri);
+    if target == custom_path {
+        return Ok(());
+    }
+    if !custom_path.exists() {
+        warn!(
+            artifact = name,
+            custom_path = %custom_path.display(),
+            "Custom path of an output artifact does not exist, so nothing is copied."
+        );
+        return Ok(());
+    }
+    copy_tree(custom_path, &target).map_err(|source| OutputError::CopyCustomPath {
+        name: name.to_string(),
+        from: custom_path.to_path_buf(),
+        to: target.clone(),
+        source,
+    })
+}
+
+/// Copies a file, or a directory with everything below it, following symbolic links.
+fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    if !std::fs::metadata(from)?.is_dir() {
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(from, to)?;
+        return Ok(());
+    }
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+    }
+    Ok(())
 }
 
 fn read_parameter_file(

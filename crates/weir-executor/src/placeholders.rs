@@ -19,7 +19,7 @@ use weir_spec::values::render_text;
 use weir_spec::ContainerSpec;
 
 use crate::protocol::{ArtifactList, ExecutorInput, PlaceholderContext};
-use crate::text::to_compact_json;
+use crate::text::{executor_input_json, to_compact_json};
 
 /// A placeholder that cannot be resolved for this task.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,7 +173,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn executor_input_json(&self) -> &str {
-        self.executor_input_json.get_or_init(|| to_compact_json(self.input))
+        self.executor_input_json.get_or_init(|| executor_input_json(self.input))
     }
 
     /// Resolves the placeholder `whole` whose text after `{{$.` and before `}}` is `path`.
@@ -254,7 +254,10 @@ fn write_artifact_field(
     out: &mut String,
 ) -> Result<(), PlaceholderError> {
     if field == ArtifactField::List {
-        out.push_str(&to_compact_json(list));
+        // A JSON array of RuntimeArtifact objects, not the `{"artifacts": [...]}` message: the
+        // SDK's own container-component sample for `Input[List[Dataset]]` parses the argument
+        // with `json.loads` and reads `uri` from each element.
+        out.push_str(&to_compact_json(&list.artifacts));
         return Ok(());
     }
     // `.path`, `.uri` and `.metadata` address the first artifact, as kfp.local does.
@@ -308,7 +311,7 @@ enum Constant {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ArtifactField<'a> {
-    /// The whole `ArtifactList` as JSON.
+    /// Every artifact of the list, as a JSON array of `RuntimeArtifact` objects.
     List,
     Path,
     Uri,

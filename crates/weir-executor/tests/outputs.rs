@@ -212,3 +212,54 @@ fn artifact_metadata_merges_over_pre_assigned() {
     assert_eq!(data.artifact_type.schema_title.as_deref(), Some("system.Model"));
     assert!(data.metadata.is_empty());
 }
+
+#[test]
+fn custom_path_file_is_copied_to_artifact_path() {
+    let mut task = Task::new();
+    task.artifact("data", json!({}));
+    let custom = task.dir.path().join("elsewhere.txt");
+    std::fs::write(&custom, "Hello, World!").unwrap();
+    let written = json!({"artifacts": {"data": {"artifacts": [
+        {"name": "data", "uri": task.uri("data"), "custom_path": custom.to_str().unwrap()}]}}});
+    task.write("executor_output.json", &written.to_string());
+
+    let outputs = task.collect().unwrap();
+
+    assert_eq!(outputs.artifacts["data"][0].uri, task.uri("data"));
+    let copied = std::fs::read_to_string(task.uri("data")).unwrap();
+    assert_eq!(copied, "Hello, World!");
+}
+
+#[test]
+fn custom_path_directory_is_copied_recursively() {
+    let mut task = Task::new();
+    task.artifact("model", json!({}));
+    let custom = task.dir.path().join("custom-model");
+    std::fs::create_dir_all(custom.join("sub")).unwrap();
+    std::fs::write(custom.join("a.txt"), "a").unwrap();
+    std::fs::write(custom.join("sub/b.txt"), "b").unwrap();
+    let written = json!({"artifacts": {"model": {"artifacts": [
+        {"uri": "", "customPath": custom.to_str().unwrap()}]}}});
+    task.write("executor_output.json", &written.to_string());
+
+    task.collect().unwrap();
+
+    let target = Path::new(&task.uri("model")).to_path_buf();
+    assert_eq!(std::fs::read_to_string(target.join("a.txt")).unwrap(), "a");
+    assert_eq!(std::fs::read_to_string(target.join("sub/b.txt")).unwrap(), "b");
+}
+
+#[test]
+fn missing_custom_path_copies_nothing() {
+    let mut task = Task::new();
+    task.artifact("data", json!({}));
+    let missing = task.dir.path().join("never-written");
+    let written = json!({"artifacts": {"data": {"artifacts": [
+        {"custom_path": missing.to_str().unwrap()}]}}});
+    task.write("executor_output.json", &written.to_string());
+
+    let outputs = task.collect().unwrap();
+
+    assert_eq!(outputs.artifacts["data"][0].uri, task.uri("data"));
+    assert!(!Path::new(&task.uri("data")).exists());
+}

@@ -140,18 +140,24 @@ fn input_artifact_forms() {
 }
 
 #[test]
-fn whole_artifact_list_is_json() {
+fn whole_artifact_list_is_json_array() {
     check(
         "{{$.inputs.artifacts['many']}}",
         concat!(
-            r#"{"artifacts":["#,
-            r#"{"name":"a","type":{"schemaTitle":"system.Dataset","schemaVersion":"0.0.1"},"#,
+            r#"[{"name":"a","type":{"schemaTitle":"system.Dataset","schemaVersion":"0.0.1"},"#,
             r#""uri":"/runs/r1/a/out","metadata":{}},"#,
             r#"{"name":"b","type":{"schemaTitle":"system.Dataset","schemaVersion":"0.0.1"},"#,
-            r#""uri":"/runs/r1/b/out","metadata":{}}]}"#,
+            r#""uri":"/runs/r1/b/out","metadata":{}}]"#,
         ),
     );
-    check("{{$.inputs.artifacts['empty']}}", r#"{"artifacts":[]}"#);
+    check("{{$.inputs.artifacts['empty']}}", "[]");
+    check(
+        "{{$.outputs.artifacts['model']}}",
+        concat!(
+            r#"[{"name":"model","type":{"schemaTitle":"system.Dataset","schemaVersion":"0.0.1"},"#,
+            r#""uri":"/runs/r1/t/model","metadata":{}}]"#,
+        ),
+    );
 }
 
 #[test]
@@ -162,14 +168,6 @@ fn output_forms() {
     check("{{$.outputs.artifacts['model'].metadata}}", "{}");
     check("{{$.outputs.output_file}}", "/runs/r1/t/executor_output.json");
     check("{{$.outputMetadataUri}}", "/runs/r1/t/executor_output.json");
-    check(
-        "{{$.outputs.artifacts['model']}}",
-        concat!(
-            r#"{"artifacts":[{"name":"model","#,
-            r#""type":{"schemaTitle":"system.Dataset","schemaVersion":"0.0.1"},"#,
-            r#""uri":"/runs/r1/t/model","metadata":{}}]}"#,
-        ),
-    );
 }
 
 #[test]

@@ -44,8 +44,10 @@ pub fn parse_cli_value(text: &str, ty: ParameterType) -> Result<Value, ValueErro
 
 /// Checks `value` against the declared type and converts it: an integral double becomes an
 /// integer for NUMBER_INTEGER, numeric and boolean text is parsed for number and boolean types,
-/// and LIST/STRUCT accept JSON text of a list/object. `null` passes unchanged, since whether an
-/// absent value is allowed depends on the input being optional.
+/// and LIST/STRUCT accept JSON text of a list/object. STRING accepts every value and renders a
+/// non-string as its text (see [`render_text`]), as the KFP backend driver does, so a field of a
+/// dict loop item that contains a list can feed a `str` input. `null` passes unchanged, since
+/// whether an absent value is allowed depends on the input being optional.
 pub fn coerce(value: &Value, ty: ParameterType) -> Result<Value, ValueError> {
     if value.is_null() {
         return Ok(Value::Null);
@@ -54,7 +56,7 @@ pub fn coerce(value: &Value, ty: ParameterType) -> Result<Value, ValueError> {
     let mismatch = || ValueError::Mismatch { expected, found: describe(value) };
     match ty {
         ParameterType::Unspecified => Ok(value.clone()),
-        ParameterType::String => value.as_str().map(|_| value.clone()).ok_or_else(mismatch),
+        ParameterType::String => Ok(Value::String(render_text(value))),
         ParameterType::NumberInteger => match value {
             Value::Number(number) => {
                 integer_from_number(number).map(Value::from).ok_or_else(|| ValueError::Mismatch {

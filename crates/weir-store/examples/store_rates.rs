@@ -95,12 +95,15 @@ fn new_run(index: usize, spec: &Value) -> NewRun {
     NewRun {
         run_id: format!("run-{index:08}"),
         name: format!("bench {index}"),
+        description: String::new(),
         pipeline_name: "bench".to_owned(),
         pipeline_spec: spec.clone(),
         parameters: json!({"lr": 0.01}),
         pipeline_root: "/tmp/weir-bench".to_owned(),
         experiment_id: Some(format!("exp-{}", index % EXPERIMENTS)),
         pipeline_version_id: None,
+        recurring_run_id: None,
+        scheduled_at: None,
         enable_caching: true,
     }
 }
@@ -176,8 +179,8 @@ async fn measure_run_listing(
     let mut stmt = conn.prepare(
         "SELECT run_id, name, pipeline_name, pipeline_root, experiment_id, pipeline_version_id, \
          enable_caching, state, error, created_at, started_at, finished_at, parameters, outputs, \
-         pipeline_spec FROM runs WHERE experiment_id = ?1 ORDER BY created_at DESC, seq DESC \
-         LIMIT ?2",
+         (SELECT pipeline_spec FROM run_specs WHERE run_specs.seq = runs.seq) \
+         FROM runs WHERE experiment_id = ?1 ORDER BY created_at DESC, seq DESC LIMIT ?2",
     )?;
     let mut times = Vec::new();
     let mut bytes = 0;

@@ -5,11 +5,19 @@
 //! KFP API's field names (`display_name`, `created_at`, `state`, ...), which each backend maps
 //! to its own columns and rejects when a field cannot be filtered or sorted on.
 
+use std::str::FromStr;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::{Result, RunRecord, Store};
+use crate::{Result, RunRecord, State, Store};
+
+/// Rows per page when a [`ListQuery`] asks for 0, as in the KFP API server.
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+
+/// Largest page; the KFP API server also lowers larger page sizes to 200 without an error.
+pub const MAX_PAGE_SIZE: usize = 200;
 
 /// Whether an experiment or run is archived (`StorageState` in the KFP API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,6 +32,18 @@ impl StorageState {
         match self {
             StorageState::Available => "AVAILABLE",
             StorageState::Archived => "ARCHIVED",
+        }
+    }
+}
+
+impl FromStr for StorageState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "AVAILABLE" => Ok(StorageState::Available),
+            "ARCHIVED" => Ok(StorageState::Archived),
+            other => Err(format!("unknown storage state {other:?}")),
         }
     }
 }
@@ -112,6 +132,18 @@ impl RecurringMode {
     }
 }
 
+impl FromStr for RecurringMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ENABLE" => Ok(RecurringMode::Enable),
+            "DISABLE" => Ok(RecurringMode::Disable),
+            other => Err(format!("unknown recurring run mode {other:?}")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecurringRunRecord {
     pub recurring_run_id: String,
@@ -156,6 +188,22 @@ pub enum Op {
     IsSubstring,
 }
 
+impl Op {
+    /// Returns the KFP name of the operation (`EQUALS`, `IS_SUBSTRING`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Equals => "EQUALS",
+            Op::NotEquals => "NOT_EQUALS",
+            Op::GreaterThan => "GREATER_THAN",
+            Op::GreaterThanEquals => "GREATER_THAN_EQUALS",
+            Op::LessThan => "LESS_THAN",
+            Op::LessThanEquals => "LESS_THAN_EQUALS",
+            Op::In => "IN",
+            Op::IsSubstring => "IS_SUBSTRING",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum FilterValue {
     Int(i64),
@@ -174,10 +222,21 @@ pub struct ListQuery {
     /// KFP API field to sort on; `None` sorts by creation time.
     pub sort_field: Option<String>,
     pub descending: bool,
-    /// Rows per page; 0 means the backend's default.
+    /// Rows per page: 0 means [`DEFAULT_PAGE_SIZE`], and more than [`MAX_PAGE_SIZE`] means
+    /// [`MAX_PAGE_SIZE`].
     pub page_size: usize,
     /// Token from the previous page's [`Page::next_page_token`].
     pub page_token: Option<String>,
+}
+
+impl ListQuery {
+    /// Returns the number of rows a page of this query holds at most.
+    pub fn effective_page_size(&self) -> usize {
+        match self.page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            size => size.min(MAX_PAGE_SIZE),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -252,7 +311,17 @@ pub trait CatalogStore: Store {
     async fn set_run_storage_state(&self, run_id: &str, state: StorageState) -> Result<()>;
     /// Deletes a run and its tasks.
     async fn delete_run(&self, run_id: &str) -> Result<()>;
+    /// Lists the runs in any of `states`, oldest first, with their pipeline specs. The server
+    /// calls it at start to resume `PENDING`, `RUNNING` and `CANCELING` runs.
+    async fn list_runs_in_states(&self, states: &[State]) -> Result<Vec<RunRecord>>;
+    /// Counts the runs of a recurring run that are `PENDING`, `RUNNING` or `CANCELING`, to
+    /// hold its `max_concurrency`.
+    async fn count_active_runs_of_recurring(&self, recurring_run_id: &str) -> Result<u64>;
 
+    /// Stores a recurring run with `created_at` and `updated_at` set to now.
+    ///
+    /// Fails with `InvalidArgument` unless exactly one of `pipeline_version_id` and
+    /// `pipeline_spec` is set, or when `max_concurrency` is below 1.
     async fn create_recurring_run(&self, run: &RecurringRunRecord) -> Result<RecurringRunRecord>;
     async fn get_recurring_run(&self, recurring_run_id: &str) -> Result<RecurringRunRecord>;
     async fn list_recurring_runs(
@@ -260,8 +329,11 @@ pub trait CatalogStore: Store {
         experiment_id: Option<&str>,
         query: &ListQuery,
     ) -> Result<Page<RecurringRunRecord>>;
-    async fn set_recurring_run_mode(&self, recurring_run_id: &str, mode: RecurringMode)
-        -> Result<()>;
+    async fn set_recurring_run_mode(
+        &self,
+        recurring_run_id: &str,
+        mode: RecurringMode,
+    ) -> Result<()>;
     async fn set_recurring_run_last_scheduled(
         &self,
         recurring_run_id: &str,

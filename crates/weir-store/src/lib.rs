@@ -28,6 +28,18 @@ pub enum StoreError {
          to {supported}. Upgrade weir, or use another data folder"
     )]
     SchemaTooNew { path: String, found: i64, supported: i64 },
+    /// The record exists but is in a state that does not allow the change, such as a pipeline
+    /// that still has versions.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A listing names an unknown field, an operation the field does not support, a value of
+    /// the wrong type, or a page token from another query.
+    #[error("{0}")]
+    InvalidQuery(String),
+    /// A record to write is inconsistent, such as a recurring run with both a pipeline version
+    /// and an inline pipeline spec.
+    #[error("{0}")]
+    InvalidArgument(String),
     #[error("invalid value in the state store: {0}")]
     Corrupt(String),
     #[error("state store failed: {0}")]

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::StorageState;
+
 /// KFP's `RuntimeState` names, used for runs and tasks alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -67,6 +69,7 @@ impl FromStr for State {
 pub struct NewRun {
     pub run_id: String,
     pub name: String,
+    pub description: String,
     pub pipeline_name: String,
     /// The pipeline spec as JSON (`PipelineSpec`, plus `platformSpec` when present).
     pub pipeline_spec: Value,
@@ -75,6 +78,10 @@ pub struct NewRun {
     pub pipeline_root: String,
     pub experiment_id: Option<String>,
     pub pipeline_version_id: Option<String>,
+    /// The recurring run that started this run.
+    pub recurring_run_id: Option<String>,
+    /// When the recurring run's schedule fired for this run.
+    pub scheduled_at: Option<DateTime<Utc>>,
     /// Whether task caching is enabled for the whole run.
     pub enable_caching: bool,
 }
@@ -83,20 +90,25 @@ pub struct NewRun {
 pub struct RunRecord {
     pub run_id: String,
     pub name: String,
+    pub description: String,
     pub pipeline_name: String,
     pub pipeline_spec: Value,
     pub parameters: Value,
     pub pipeline_root: String,
     pub experiment_id: Option<String>,
     pub pipeline_version_id: Option<String>,
+    pub recurring_run_id: Option<String>,
     pub enable_caching: bool,
     pub state: State,
+    /// Whether the run is archived; a new run is `AVAILABLE`.
+    pub storage_state: StorageState,
     pub error: Option<String>,
     /// The pipeline's output values (`{"parameters": {...}, "artifacts": {...}}`).
     pub outputs: Value,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub scheduled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -14,12 +14,15 @@ fn new_run(run_id: &str, name: &str) -> NewRun {
     NewRun {
         run_id: run_id.to_owned(),
         name: name.to_owned(),
+        description: String::new(),
         pipeline_name: "hello-pipeline".to_owned(),
         pipeline_spec: json!({"pipelineInfo": {"name": "hello-pipeline"}, "root": {"dag": {}}}),
         parameters: json!({"message": "hi", "count": 3}),
         pipeline_root: "/tmp/weir/root".to_owned(),
         experiment_id: None,
         pipeline_version_id: None,
+        recurring_run_id: None,
+        scheduled_at: None,
         enable_caching: true,
     }
 }
@@ -99,6 +102,10 @@ async fn create_run_keeps_optional_ids() {
     let mut run = new_run("r1", "first");
     run.experiment_id = Some("exp-1".to_owned());
     run.pipeline_version_id = Some("pv-1".to_owned());
+    run.recurring_run_id = Some("rr-1".to_owned());
+    run.description = "nightly training".to_owned();
+    let scheduled_at = chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
+    run.scheduled_at = Some(scheduled_at);
     run.enable_caching = false;
 
     store.create_run(&run).await.unwrap();
@@ -106,6 +113,10 @@ async fn create_run_keeps_optional_ids() {
     let stored = store.get_run("r1").await.unwrap();
     assert_eq!(stored.experiment_id.as_deref(), Some("exp-1"));
     assert_eq!(stored.pipeline_version_id.as_deref(), Some("pv-1"));
+    assert_eq!(stored.recurring_run_id.as_deref(), Some("rr-1"));
+    assert_eq!(stored.description, "nightly training");
+    assert_eq!(stored.scheduled_at, Some(scheduled_at));
+    assert_eq!(stored.storage_state, weir_store::StorageState::Available);
     assert!(!stored.enable_caching);
 }
 

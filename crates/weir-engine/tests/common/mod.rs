@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -27,7 +27,8 @@ use weir_spec::Pipeline;
 use weir_store::sqlite::SqliteStore;
 use weir_store::{RunRecord, State, TaskRecord};
 
-/// Bound on any single run in these tests, so a hung engine fails the test instead of CI.
+/// Maximum time of any single run in these tests, so a hung engine fails its test instead of
+/// blocking the suite.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Engine settings for tests: the defaults with a short cancel poll interval.
@@ -35,7 +36,7 @@ pub fn test_config() -> EngineConfig {
     EngineConfig { cancel_poll_interval: Duration::from_millis(50), ..EngineConfig::default() }
 }
 
-/// The Python interpreter that runs lightweight Python components.
+/// Returns the Python interpreter that runs lightweight Python components.
 ///
 /// Panics with the fix when neither `WEIR_TEST_PYTHON` nor the repository's `.venv` exists.
 pub fn python() -> PathBuf {
@@ -98,6 +99,18 @@ pub fn request(pipeline: Pipeline, arguments: &[(&str, Value)]) -> RunRequest {
     request
 }
 
+/// Returns the executor every harness of this test binary uses. Sharing it means the package
+/// install step of Python components (`pip install kfp`, about 0.8 s) runs once per binary
+/// rather than once per test.
+pub fn shared_executor() -> Arc<LocalExecutor> {
+    static EXECUTOR: OnceLock<Arc<LocalExecutor>> = OnceLock::new();
+    let executor = EXECUTOR.get_or_init(|| {
+        let options = LocalExecutorOptions { python: Some(python()), reuse_installs: true };
+        Arc::new(LocalExecutor::new(options))
+    });
+    Arc::clone(executor)
+}
+
 /// A temporary folder with a store, an artifact store and an engine over a local executor.
 pub struct Harness {
     pub dir: TempDir,
@@ -118,16 +131,13 @@ impl Harness {
             Ok(store) => store,
             Err(e) => panic!("failed to open the test store: {e}"),
         };
-        let executor = LocalExecutor::new(LocalExecutorOptions {
-            python: Some(python()),
-            reuse_installs: true,
-        });
         let artifacts = LocalArtifactStore::new(dir.path().join("artifacts"));
-        let engine = Engine::new(Arc::new(store), Arc::new(executor), artifacts, config);
+        let engine = Engine::new(Arc::new(store), shared_executor(), artifacts, config);
         Harness { dir, engine }
     }
 
-    /// A path in the harness folder outside the artifact store, for files a test passes to tasks.
+    /// Returns a path in the harness folder outside the artifact store, for files a test passes to
+    /// tasks.
     pub fn scratch(&self, name: &str) -> PathBuf {
         let dir = self.dir.path().join("scratch");
         if let Err(e) = std::fs::create_dir_all(&dir) {
@@ -237,41 +247,42 @@ pub fn assert_no_tasks_under(tasks: &[TaskRecord], prefix: &str) {
     }
 }
 
-fn assert_no_outputs(outputs: &Value, what: &str) {
+fn assert_no_outputs(outputs: &Value, owner: &str) {
     let empty_map =
         |key: &str| outputs.get(key).and_then(Value::as_object).is_none_or(|map| map.is_empty());
-    assert!(empty_map("parameters") && empty_map("artifacts"), "outputs of {what}: {outputs}");
+    assert!(empty_map("parameters"), "output parameters of {owner}: {outputs}");
+    assert!(empty_map("artifacts"), "output artifacts of {owner}: {outputs}");
 }
 
-/// The output parameter `name` of `outputs` (`{"parameters": {...}, "artifacts": {...}}`).
-pub fn output_param<'a>(outputs: &'a Value, name: &str, what: &str) -> &'a Value {
+/// Returns the output parameter `name` of `outputs` (`{"parameters": {...}, "artifacts": {...}}`).
+pub fn output_param<'a>(outputs: &'a Value, name: &str, owner: &str) -> &'a Value {
     match outputs.pointer(&format!("/parameters/{name}")) {
         Some(value) => value,
-        None => panic!("{what} has no output parameter {name:?}; its outputs are {outputs}"),
+        None => panic!("{owner} has no output parameter {name:?}; its outputs are {outputs}"),
     }
 }
 
-/// The single artifact of output `name`.
-pub fn output_artifact(outputs: &Value, name: &str, what: &str) -> RuntimeArtifact {
+/// Returns the single artifact of output `name`.
+pub fn output_artifact(outputs: &Value, name: &str, owner: &str) -> RuntimeArtifact {
     let list = outputs.pointer(&format!("/artifacts/{name}"));
     let Some(list) = list else {
-        panic!("{what} has no output artifact {name:?}; its outputs are {outputs}")
+        panic!("{owner} has no output artifact {name:?}; its outputs are {outputs}")
     };
     let artifacts: Vec<RuntimeArtifact> = match serde_json::from_value(list.clone()) {
         Ok(artifacts) => artifacts,
-        Err(e) => panic!("output artifact {name:?} of {what} is not a list of artifacts: {e}"),
+        Err(e) => panic!("output artifact {name:?} of {owner} is not a list of artifacts: {e}"),
     };
-    assert_eq!(artifacts.len(), 1, "number of artifacts in output {name:?} of {what}");
+    assert_eq!(artifacts.len(), 1, "number of artifacts in output {name:?} of {owner}");
     artifacts.into_iter().next().unwrap_or_default()
 }
 
 /// Checks a task's output parameter; numbers compare by value (`1` equals `1.0`).
 pub fn assert_output_param(task: &TaskRecord, name: &str, expected: Value) {
-    let what = format!("task {:?}", task.path);
-    let actual = output_param(&task.outputs, name, &what);
+    let owner = format!("task {:?}", task.path);
+    let actual = output_param(&task.outputs, name, &owner);
     assert!(
         json_equal(actual, &expected),
-        "output {name:?} of {what}: expected {expected}, got {actual}"
+        "output {name:?} of {owner}: expected {expected}, got {actual}"
     );
 }
 
@@ -303,13 +314,14 @@ pub fn assert_no_run_outputs(run: &RunRecord) {
     assert_no_outputs(&run.outputs, "the run");
 }
 
-/// Checks what the store holds after a run ended: the run has its finish time and every task
-/// is in a final state with start and finish times.
+/// Checks the stored records after a run ended: the run has its finish time and every task is
+/// in a final state with start and finish times.
 pub fn assert_store_final(run: &RunRecord, tasks: &[TaskRecord]) {
     assert!(run.state.is_final(), "run state {} is not final", run.state);
     assert!(run.finished_at.is_some(), "run {} has no finished_at", run.run_id);
     for task in tasks {
         assert!(task.state.is_final(), "task {:?} was left in state {}", task.path, task.state);
+        assert!(task.started_at.is_some(), "task {:?} has no started_at", task.path);
         assert!(task.finished_at.is_some(), "task {:?} has no finished_at", task.path);
     }
 }
@@ -343,8 +355,8 @@ pub fn read_artifact(artifact: &RuntimeArtifact) -> String {
     read(weir_artifacts::local_path_for_uri(&artifact.uri))
 }
 
-/// A sleep length in seconds that no other test uses, so a test finds its own `sleep`
-/// processes with [`sleep_processes`]. The value is 12 to 35 days, which no test waits for.
+/// Returns a sleep length in seconds that no other test uses, so a test finds its own `sleep`
+/// processes with [`sleep_processes`]. The value is about 12 to 35 days, which no test waits for.
 pub fn unique_seconds() -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
@@ -375,7 +387,7 @@ pub fn sleep_processes(seconds: u64) -> Vec<u32> {
     found
 }
 
-/// Polls `condition` every 20 ms until it holds or `limit` passes; returns whether it held.
+/// Polls `condition` every 20 ms until it is true or `limit` passes, and returns its last value.
 pub async fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     loop {

@@ -80,6 +80,46 @@ pub(super) fn unpin_kfp(script: &str) -> Option<String> {
     changed.then_some(out)
 }
 
+/// Executor module of lightweight components compiled by kfp before 2.1.
+const LEGACY_EXECUTOR_MAIN: &str = "kfp.components.executor_main";
+/// Executor module of kfp 2.1 and later.
+const EXECUTOR_MAIN: &str = "kfp.dsl.executor_main";
+
+/// Python check that exits 0 when the installed kfp has `kfp.dsl.executor_main` and no longer
+/// has `kfp.components.executor_main`. It looks for the module files instead of importing
+/// them, because importing `kfp.components` with `_KFP_RUNTIME=true` fails.
+pub(super) const LEGACY_EXECUTOR_MAIN_MISSING_CHECK: &str = "\
+import importlib.util as u, os, sys
+spec = u.find_spec('kfp')
+root = os.path.dirname(spec.origin) if spec and spec.origin else ''
+new = os.path.exists(os.path.join(root, 'dsl', 'executor_main.py'))
+old = os.path.exists(os.path.join(root, 'components', 'executor_main.py'))
+sys.exit(0 if root and new and not old else 1)
+";
+
+/// Replaces `kfp.components.executor_main` with `kfp.dsl.executor_main` where `argv` runs it:
+/// as a whole element, or inside a shell script passed with `-c`. The component source is
+/// neither, so it is kept. Returns whether anything changed.
+///
+/// kfp 2.1 moved the module, and the kfp pin of an older pipeline is not installed over the
+/// host's kfp (see [`unpin_kfp`]), so without the rename such components cannot start.
+pub(super) fn rename_legacy_executor_main(argv: &mut [String]) -> bool {
+    let mut changed = false;
+    for index in 0..argv.len() {
+        let element = &argv[index];
+        let rewritten = if element == LEGACY_EXECUTOR_MAIN {
+            EXECUTOR_MAIN.to_string()
+        } else if is_shell_script(argv, index) && element.contains(LEGACY_EXECUTOR_MAIN) {
+            element.replace(LEGACY_EXECUTOR_MAIN, EXECUTOR_MAIN)
+        } else {
+            continue;
+        };
+        argv[index] = rewritten;
+        changed = true;
+    }
+    changed
+}
+
 fn is_shell(program: &str) -> bool {
     let name = program.rsplit('/').next().unwrap_or(program);
     SHELLS.contains(&name)
@@ -219,6 +259,36 @@ mod tests {
         for (script, expected) in cases {
             assert_eq!(unpin_kfp(script).as_deref(), expected, "script {script:?}");
         }
+    }
+
+    #[test]
+    fn rename_legacy_executor_main_in_scripts_and_tokens() {
+        let source = "from kfp.components import executor_main  # kfp.components.executor_main";
+        let mut argv = strings(&[
+            "sh",
+            "-c",
+            "pip install 'kfp' && \"$0\" \"$@\"",
+            "sh",
+            "-ec",
+            "python3 -m kfp.components.executor_main --component_module_path x \"$@\"",
+            source,
+            "--executor_input",
+        ]);
+        assert!(rename_legacy_executor_main(&mut argv));
+        assert_eq!(argv[5], "python3 -m kfp.dsl.executor_main --component_module_path x \"$@\"");
+        assert_eq!(argv[6], source);
+
+        let mut direct = strings(&["python3", "-m", "kfp.components.executor_main", "--x"]);
+        assert!(rename_legacy_executor_main(&mut direct));
+        assert_eq!(direct, strings(&["python3", "-m", "kfp.dsl.executor_main", "--x"]));
+    }
+
+    #[test]
+    fn rename_legacy_executor_main_leaves_current_commands() {
+        let mut argv = strings(&["sh", "-ec", "python3 -m kfp.dsl.executor_main \"$@\"", "src"]);
+        let before = argv.clone();
+        assert!(!rename_legacy_executor_main(&mut argv));
+        assert_eq!(argv, before);
     }
 
     #[test]

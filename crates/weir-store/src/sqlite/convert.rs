@@ -65,6 +65,15 @@ impl<'a, 'stmt> RowReader<'a, 'stmt> {
         })
     }
 
+    pub(super) fn json_opt(&self, column: &str) -> Result<Option<Value>> {
+        let Some(text) = self.get::<Option<String>>(column)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text).map(Some).map_err(|err| {
+            self.corrupt(column, format_args!("does not contain valid JSON ({err})"))
+        })
+    }
+
     pub(super) fn timestamp(&self, column: &str) -> Result<DateTime<Utc>> {
         let micros: i64 = self.get(column)?;
         self.micros_to_time(column, micros)

@@ -150,6 +150,7 @@ mod tests {
                 "pipeline_versions",
                 "pipelines",
                 "recurring_runs",
+                "run_specs",
                 "runs",
                 "tasks"
             ]

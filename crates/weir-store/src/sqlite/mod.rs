@@ -20,8 +20,15 @@
 //! - A busy timeout of [`BUSY_TIMEOUT`]: two processes that write at once (two `weir run`) take
 //!   turns instead of failing with "database is locked".
 
+mod catalog;
 mod convert;
+mod experiments;
+mod listing;
 mod migrations;
+mod page_token;
+mod pipelines;
+mod recurring;
+mod run_catalog;
 mod runs;
 mod tasks;
 
@@ -31,7 +38,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 use serde_json::Value;
 use tracing::{debug, warn};
 
@@ -49,8 +56,9 @@ pub const DB_FILE: &str = "weir.db";
 /// How long a statement waits for another connection's write lock before it fails.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Room for every distinct statement the store prepares, so none is prepared twice.
-const STATEMENT_CACHE_CAPACITY: usize = 64;
+/// Room for every fixed statement the store prepares and for the listing statements in recent
+/// use. A listing's SQL depends on its filters and sort order, so there is no fixed number.
+const STATEMENT_CACHE_CAPACITY: usize = 128;
 
 /// A [`Store`] in one SQLite database file, or in memory for tests.
 #[derive(Debug)]
@@ -105,10 +113,26 @@ impl SqliteStore {
     }
 
     fn with_conn<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        // A panic while the lock was held cannot leave a statement half-done, because each
-        // method runs single statements that SQLite commits or rolls back as a whole.
+        // A panic while the lock was held cannot leave a change half-done: single statements
+        // commit or roll back as a whole, and `with_transaction` rolls back when it unwinds.
         let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         work(&conn)
+    }
+
+    /// Runs `work` in one transaction, which commits when `work` succeeds and rolls back when
+    /// it fails.
+    ///
+    /// The transaction takes the write lock at its start (`BEGIN IMMEDIATE`). A read transaction
+    /// that later writes fails at once when another process writes, instead of waiting its
+    /// turn like a single statement does.
+    fn with_transaction<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend("starting a transaction"))?;
+        let value = work(&tx)?;
+        tx.commit().map_err(backend("committing a transaction"))?;
+        Ok(value)
     }
 }
 
@@ -133,7 +157,7 @@ fn configure(conn: &Connection, location: &str, in_memory: bool) -> Result<()> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_run(&self, run: &NewRun) -> Result<RunRecord> {
-        self.with_conn(|conn| runs::create_run(conn, run, timestamp_now()))
+        self.with_transaction(|conn| runs::create_run(conn, run, timestamp_now()))
     }
 
     async fn get_run(&self, run_id: &str) -> Result<RunRecord> {

@@ -5,13 +5,30 @@ use rusqlite::types::{ToSql, Value as SqlValue};
 use rusqlite::{params, Connection, Row};
 use serde_json::Value;
 
-use super::convert::{backend, to_json, to_micros, violation, RowReader, Violation};
-use crate::{NewRun, Result, RunQuery, RunRecord, State, StoreError};
+use super::convert::{backend, to_json, to_micros, to_micros_opt, violation, RowReader, Violation};
+use crate::{NewRun, Result, RunQuery, RunRecord, State, StorageState, StoreError};
 
-/// The columns [`read_run`] reads, in a form for `SELECT`.
-const RUN_COLUMNS: &str = "run_id, name, pipeline_name, pipeline_root, experiment_id, \
-    pipeline_version_id, enable_caching, state, error, created_at, started_at, finished_at, \
-    parameters, outputs, pipeline_spec";
+/// Every column of `runs` that [`read_run`] reads except the pipeline spec.
+macro_rules! run_columns_without_spec {
+    () => {
+        "run_id, name, description, pipeline_name, pipeline_root, experiment_id, \
+         pipeline_version_id, recurring_run_id, enable_caching, state, storage_state, error, \
+         created_at, started_at, finished_at, scheduled_at, parameters, outputs"
+    };
+}
+
+/// The columns [`read_run`] reads, in a form for `SELECT ... FROM runs`. The spec comes from
+/// `run_specs`, one lookup by rowid per run.
+pub(super) const RUN_COLUMNS: &str = concat!(
+    run_columns_without_spec!(),
+    ", (SELECT spec.pipeline_spec FROM run_specs AS spec WHERE spec.seq = runs.seq) \
+     AS pipeline_spec"
+);
+
+/// Like [`RUN_COLUMNS`], with the JSON `null` in place of the pipeline spec, which is by far the
+/// largest value of a run.
+pub(super) const RUN_COLUMNS_WITHOUT_SPEC: &str =
+    concat!(run_columns_without_spec!(), ", 'null' AS pipeline_spec");
 
 /// Listing order: newest first, and the later insert first within one microsecond.
 const NEWEST_FIRST: &str = "ORDER BY created_at DESC, seq DESC";
@@ -20,54 +37,72 @@ const NEWEST_FIRST: &str = "ORDER BY created_at DESC, seq DESC";
 const IDS_MATCHING_SQL: &str =
     "SELECT run_id FROM runs WHERE run_id GLOB ?1 ORDER BY run_id LIMIT ?2";
 
+/// Inserts a run and its spec. Run it in a transaction, so that no run lacks its spec.
 pub(super) fn create_run(conn: &Connection, run: &NewRun, now: DateTime<Utc>) -> Result<RunRecord> {
     let record = RunRecord {
         run_id: run.run_id.clone(),
         name: run.name.clone(),
+        description: run.description.clone(),
         pipeline_name: run.pipeline_name.clone(),
         pipeline_spec: run.pipeline_spec.clone(),
         parameters: run.parameters.clone(),
         pipeline_root: run.pipeline_root.clone(),
         experiment_id: run.experiment_id.clone(),
         pipeline_version_id: run.pipeline_version_id.clone(),
+        recurring_run_id: run.recurring_run_id.clone(),
         enable_caching: run.enable_caching,
         state: State::Pending,
+        storage_state: StorageState::Available,
         error: None,
         outputs: Value::Object(Default::default()),
         created_at: now,
         started_at: None,
         finished_at: None,
+        scheduled_at: run.scheduled_at,
     };
 
     let mut stmt = conn
         .prepare_cached(
-            "INSERT INTO runs (run_id, name, pipeline_name, pipeline_root, experiment_id, \
-             pipeline_version_id, enable_caching, state, created_at, parameters, outputs, \
-             pipeline_spec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO runs (run_id, name, description, pipeline_name, pipeline_root, \
+             experiment_id, pipeline_version_id, recurring_run_id, enable_caching, state, \
+             storage_state, created_at, scheduled_at, parameters, outputs) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )
         .map_err(backend("preparing the run insert"))?;
     let inserted = stmt.execute(params![
         record.run_id,
         record.name,
+        record.description,
         record.pipeline_name,
         record.pipeline_root,
         record.experiment_id,
         record.pipeline_version_id,
+        record.recurring_run_id,
         record.enable_caching,
         record.state.as_str(),
+        record.storage_state.as_str(),
         to_micros(record.created_at),
+        to_micros_opt(record.scheduled_at),
         to_json(&record.parameters, "the run parameters")?,
         to_json(&record.outputs, "the run outputs")?,
-        to_json(&record.pipeline_spec, "the pipeline spec")?,
     ]);
-
     match inserted {
-        Ok(_) => Ok(record),
+        Ok(_) => {}
         Err(err) if violation(&err) == Some(Violation::Unique) => {
-            Err(StoreError::AlreadyExists { kind: "run", id: record.run_id })
+            return Err(StoreError::AlreadyExists { kind: "run", id: record.run_id });
         }
-        Err(err) => Err(backend(format_args!("inserting run {:?}", record.run_id))(err)),
+        Err(err) => return Err(backend(format_args!("inserting run {:?}", record.run_id))(err)),
     }
+
+    // last_insert_rowid() is the seq of the run inserted just before on this connection.
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO run_specs (seq, pipeline_spec) VALUES (last_insert_rowid(), ?1)",
+        )
+        .map_err(backend("preparing the run spec insert"))?;
+    stmt.execute([to_json(&record.pipeline_spec, "the pipeline spec")?])
+        .map_err(backend(format_args!("inserting the spec of run {:?}", record.run_id)))?;
+    Ok(record)
 }
 
 pub(super) fn get_run(conn: &Connection, run_id: &str) -> Result<RunRecord> {
@@ -227,14 +262,14 @@ pub(super) fn set_run_outputs(conn: &Connection, run_id: &str, outputs: &Value) 
     expect_one_row(changed, run_id)
 }
 
-fn expect_one_row(changed: usize, run_id: &str) -> Result<()> {
+pub(super) fn expect_one_row(changed: usize, run_id: &str) -> Result<()> {
     if changed == 0 {
         return Err(StoreError::NotFound { kind: "run", id: run_id.to_owned() });
     }
     Ok(())
 }
 
-fn query_runs(
+pub(super) fn query_runs(
     conn: &Connection,
     sql: &str,
     values: &[&dyn ToSql],
@@ -249,24 +284,28 @@ fn query_runs(
     Ok(runs)
 }
 
-fn read_run(row: &Row<'_>) -> Result<RunRecord> {
+pub(super) fn read_run(row: &Row<'_>) -> Result<RunRecord> {
     let row = RowReader::new(row, "runs");
     Ok(RunRecord {
         run_id: row.get("run_id")?,
         name: row.get("name")?,
+        description: row.get("description")?,
         pipeline_name: row.get("pipeline_name")?,
         pipeline_spec: row.json("pipeline_spec")?,
         parameters: row.json("parameters")?,
         pipeline_root: row.get("pipeline_root")?,
         experiment_id: row.get("experiment_id")?,
         pipeline_version_id: row.get("pipeline_version_id")?,
+        recurring_run_id: row.get("recurring_run_id")?,
         enable_caching: row.get("enable_caching")?,
         state: row.parse("state", "state")?,
+        storage_state: row.parse("storage_state", "storage state")?,
         error: row.get("error")?,
         outputs: row.json("outputs")?,
         created_at: row.timestamp("created_at")?,
         started_at: row.timestamp_opt("started_at")?,
         finished_at: row.timestamp_opt("finished_at")?,
+        scheduled_at: row.timestamp_opt("scheduled_at")?,
     })
 }
 
@@ -341,12 +380,21 @@ mod tests {
         let by_state = RunQuery { state: Some(State::Running), ..Default::default() };
         let cases = [
             (RunQuery::default(), "SCAN runs USING INDEX runs_by_created"),
-            (by_state, "SCAN runs USING INDEX runs_by_created"),
+            (by_state, "SEARCH runs USING INDEX runs_by_state (state=?)"),
             (by_experiment, "SEARCH runs USING INDEX runs_by_experiment (experiment_id=?)"),
         ];
         for (query, expected) in cases {
-            // One line and no "USE TEMP B-TREE FOR ORDER BY": the index returns rows in order.
-            assert_eq!(list_plan(&query), [expected], "query {query:?}");
+            // No "USE TEMP B-TREE FOR ORDER BY": the index returns rows in order, and each spec
+            // is one lookup by rowid.
+            assert_eq!(
+                list_plan(&query),
+                [
+                    expected,
+                    "CORRELATED SCALAR SUBQUERY 1",
+                    "SEARCH spec USING INTEGER PRIMARY KEY (rowid=?)"
+                ],
+                "query {query:?}"
+            );
         }
     }
 

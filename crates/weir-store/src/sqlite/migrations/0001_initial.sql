@@ -17,12 +17,12 @@
 CREATE TABLE experiments (
     experiment_id TEXT PRIMARY KEY NOT NULL,
     namespace TEXT NOT NULL DEFAULT '',
-    name TEXT NOT NULL,
+    display_name TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
     -- AVAILABLE or ARCHIVED
     storage_state TEXT NOT NULL DEFAULT 'AVAILABLE',
     created_at INTEGER NOT NULL,
-    UNIQUE (namespace, name)
+    UNIQUE (namespace, display_name)
 );
 
 CREATE TABLE pipelines (
@@ -40,7 +40,10 @@ CREATE TABLE pipeline_versions (
     pipeline_version_id TEXT PRIMARY KEY NOT NULL,
     pipeline_id TEXT NOT NULL REFERENCES pipelines (pipeline_id) ON DELETE CASCADE,
     name TEXT NOT NULL,
+    display_name TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
+    package_url TEXT,
+    code_source_url TEXT,
     created_at INTEGER NOT NULL,
     -- PipelineSpec as JSON, with platformSpec when the pipeline has one.
     pipeline_spec TEXT NOT NULL,
@@ -51,7 +54,7 @@ CREATE INDEX pipeline_versions_by_created ON pipeline_versions (pipeline_id, cre
 CREATE TABLE recurring_runs (
     recurring_run_id TEXT PRIMARY KEY NOT NULL,
     namespace TEXT NOT NULL DEFAULT '',
-    name TEXT NOT NULL,
+    display_name TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
     experiment_id TEXT,
     pipeline_version_id TEXT,
@@ -59,13 +62,13 @@ CREATE TABLE recurring_runs (
     mode TEXT NOT NULL DEFAULT 'ENABLE',
     max_concurrency INTEGER NOT NULL DEFAULT 1 CHECK (max_concurrency >= 1),
     no_catchup INTEGER NOT NULL DEFAULT 0,
-    pipeline_root TEXT,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     last_scheduled_at INTEGER,
     -- KFP Trigger as JSON: a cron or periodic schedule with optional start and end times.
     trigger_spec TEXT NOT NULL,
-    parameters TEXT NOT NULL DEFAULT '{}',
+    -- KFP RuntimeConfig as JSON: run parameters and pipeline root.
+    runtime_config TEXT NOT NULL DEFAULT '{}',
     -- Inline PipelineSpec JSON, set exactly when pipeline_version_id is NULL.
     pipeline_spec TEXT,
     CHECK ((pipeline_version_id IS NULL) <> (pipeline_spec IS NULL))
@@ -78,6 +81,7 @@ CREATE TABLE runs (
     seq INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
     pipeline_name TEXT NOT NULL,
     pipeline_root TEXT NOT NULL,
     experiment_id TEXT,
@@ -91,9 +95,10 @@ CREATE TABLE runs (
     created_at INTEGER NOT NULL,
     started_at INTEGER,
     finished_at INTEGER,
+    -- When the schedule of the recurring run fired, for runs a recurring run started.
+    scheduled_at INTEGER,
     parameters TEXT NOT NULL,
-    outputs TEXT NOT NULL DEFAULT '{}',
-    pipeline_spec TEXT NOT NULL
+    outputs TEXT NOT NULL DEFAULT '{}'
 );
 -- Listing pages sort by (created_at, seq). seq is the rowid, which every index ends with, so
 -- these indexes return rows already in that order.
@@ -101,6 +106,16 @@ CREATE INDEX runs_by_created ON runs (created_at);
 CREATE INDEX runs_by_experiment ON runs (experiment_id, created_at);
 CREATE INDEX runs_by_recurring_run ON runs (recurring_run_id, created_at);
 CREATE INDEX runs_by_name ON runs (name, created_at);
+-- Finds the active runs to resume when the server starts, without reading the whole table.
+CREATE INDEX runs_by_state ON runs (state, created_at);
+
+-- The pipeline spec of each run, keyed by the run's seq. A compiled pipeline is several
+-- kilobytes of JSON. Kept in the runs table, it filled most of each leaf page, so a filtered
+-- count over 10,000 runs read about 7,000 pages. Without it a runs row is a few hundred bytes.
+CREATE TABLE run_specs (
+    seq INTEGER PRIMARY KEY REFERENCES runs (seq) ON DELETE CASCADE,
+    pipeline_spec TEXT NOT NULL
+);
 
 -- seq is the creation order of a run's tasks. An upsert keeps the row, and so its seq.
 CREATE TABLE tasks (
