@@ -40,6 +40,8 @@ enum Command {
     Runs(RunsCommand),
     /// Print a task's stdout and stderr.
     Logs(commands::logs::LogsArgs),
+    /// Serve the Kubeflow Pipelines v2beta1 REST API and run the pipelines submitted to it.
+    Server(commands::server::ServerArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +64,12 @@ struct RunRef {
 }
 
 fn main() -> ExitCode {
+    // Die quietly when stdout is a closed pipe (`weir runs list | head`), as Unix tools do,
+    // instead of panicking in println!.
+    // SAFETY: setting a signal's disposition to the default has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     setup::init_logging(&cli.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -94,5 +102,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::runs::cancel(&data_dir, &r.run, r.json).await
         }
         Command::Logs(args) => commands::logs::logs(&data_dir, args).await,
+        Command::Server(args) => commands::server::server(&data_dir, args).await,
     }
 }

@@ -125,8 +125,13 @@ impl DagRun {
                 {
                     let mut result = NodeResult::skipped();
                     result.upstream_failed = true;
+                    let what = match self.done.get(upstream).map(|r| r.state) {
+                        Some(State::Failed) => "failed",
+                        Some(State::Canceled) => "was canceled",
+                        _ => "was not run",
+                    };
                     result.error =
-                        Some(format!("not run because upstream task {upstream:?} failed"));
+                        Some(format!("not run because upstream task {upstream:?} {what}"));
                     Some(result)
                 } else {
                     None
@@ -179,7 +184,7 @@ impl DagRun {
             &task.component_ref.name,
         );
         if let Some(reason) = &result.error {
-            self.ctx.log.write(&format!("task {} not run: {reason}", node.record.path));
+            self.ctx.log.write(&format!("task {}: {reason}", node.record.path));
         }
         if kind != TaskKind::Dag || result.state != State::Skipped {
             tracing::debug!(run.id = %self.ctx.run_id, task.path = %node.record.path,

@@ -120,9 +120,6 @@ impl Node {
         }
         if state.is_final() {
             self.record.finished_at = Some(now);
-            if self.record.started_at.is_none() {
-                self.record.started_at = Some(now);
-            }
         }
         ctx.engine.store.put_task(&self.record).await.map_err(|e| {
             tracing::error!(run.id = %ctx.run_id, task.path = %self.record.path, error = %e,

@@ -13,10 +13,10 @@ use serde_json::Value;
 
 use crate::{Result, RunRecord, State, Store};
 
-/// Rows per page when a [`ListQuery`] asks for 0, as in the KFP API server.
+/// Rows per page when a [`ListQuery`] requests 0, as in the KFP API server.
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 
-/// Largest page; the KFP API server also lowers larger page sizes to 200 without an error.
+/// Largest page. The KFP API server also lowers larger page sizes to 200 without an error.
 pub const MAX_PAGE_SIZE: usize = 200;
 
 /// Whether an experiment or run is archived (`StorageState` in the KFP API).
@@ -230,7 +230,7 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// Returns the number of rows a page of this query holds at most.
+    /// Returns the maximum number of rows in a page of this query.
     pub fn effective_page_size(&self) -> usize {
         match self.page_size {
             0 => DEFAULT_PAGE_SIZE,

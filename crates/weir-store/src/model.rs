@@ -100,7 +100,7 @@ pub struct RunRecord {
     pub recurring_run_id: Option<String>,
     pub enable_caching: bool,
     pub state: State,
-    /// Whether the run is archived; a new run is `AVAILABLE`.
+    /// Whether the run is archived. A new run is `AVAILABLE`.
     pub storage_state: StorageState,
     pub error: Option<String>,
     /// The pipeline's output values (`{"parameters": {...}, "artifacts": {...}}`).

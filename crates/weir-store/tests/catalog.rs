@@ -846,6 +846,17 @@ async fn experiment_listing() {
     assert_eq!(second.total_size, 4);
     assert_eq!(second.next_page_token, None);
 
+    // Pages sorted on a computed, sometimes NULL value join up in the same order.
+    let mut query = ListQuery { page_size: 1, ..sorted("last_run_created_at", true) };
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let page = store.list_experiments(&query).await.unwrap();
+        ids.extend(page.items.into_iter().map(|item| item.experiment_id));
+        query.page_token = page.next_page_token;
+    }
+    assert_eq!(ids, ["e4", "e3", "e2", "e1"]);
+    assert_eq!(query.page_token, None);
+
     let err = store.list_experiments(&sorted("state", false)).await.unwrap_err();
     assert_eq!(
         err.to_string(),

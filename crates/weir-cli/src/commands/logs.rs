@@ -40,6 +40,14 @@ pub async fn logs(data_dir: &Path, args: LogsArgs) -> anyhow::Result<ExitCode> {
     };
     let tasks = store.list_tasks(&run.run_id).await?;
     let task = pick_task(&tasks, wanted)?;
+    if task.cached {
+        let key = task.cache_key.as_deref().unwrap_or("-");
+        bail!(
+            "task {:?} ran no process: its outputs were reused from the cache (key {key}); \
+             see the log of the run that produced them",
+            task.path
+        );
+    }
     let Some(log_path) = task.log_path.clone() else {
         bail!(
             "task {:?} has no log: it is a {} task or has not started (state {})",

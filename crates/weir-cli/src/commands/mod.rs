@@ -3,4 +3,5 @@
 pub mod logs;
 pub mod run;
 pub mod runs;
+pub mod server;
 pub mod validate;

@@ -66,6 +66,9 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         config.default_task_timeout = Some(Duration::from_secs_f64(seconds));
     }
+    if let Some(python) = &args.python {
+        check_python(python)?;
+    }
     let executor = LocalExecutorOptions { python: args.python.clone(), ..Default::default() };
     let engine = setup::open_engine(data_dir, config, executor)?;
 
@@ -103,6 +106,24 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Checks that `--python` names an existing file, or a program on PATH.
+fn check_python(python: &Path) -> anyhow::Result<()> {
+    let found = if python.components().count() > 1 {
+        python.is_file()
+    } else {
+        std::env::var_os("PATH")
+            .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(python).is_file()))
+            .unwrap_or(false)
+    };
+    if !found {
+        bail!(
+            "--python {}: no such interpreter; give the path of a Python that has kfp installed",
+            python.display()
+        );
+    }
+    Ok(())
+}
+
 /// Reads the global cache switch `WEIR_CACHE` (`on` or `off`; default on).
 fn caching_enabled_globally() -> anyhow::Result<bool> {
     match std::env::var("WEIR_CACHE") {
@@ -115,16 +136,18 @@ fn caching_enabled_globally() -> anyhow::Result<bool> {
     }
 }
 
-/// First Ctrl-C cancels the run (tasks are stopped and recorded); a second one exits at once.
+/// Ctrl-C cancels the run: tasks are stopped and the run is recorded as canceled.
 fn spawn_interrupt_handler(cancel: CancellationToken) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
-        eprintln!("\nCanceling the run; press Ctrl-C again to exit at once.");
+        eprintln!("\nCanceling the run: stopping its tasks.");
         cancel.cancel();
-        if tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(130);
+        // Exiting now would leave task processes running and the run recorded as CANCELING;
+        // the executor kills tasks that ignore the stop signal within a few seconds.
+        while tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("The run is being canceled; its tasks are killed within 2 s.");
         }
     });
 }

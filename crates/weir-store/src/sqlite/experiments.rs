@@ -132,7 +132,7 @@ pub(super) fn list_experiments(
 }
 
 /// Sets an experiment's storage state. Archiving also archives its runs and disables its
-/// recurring runs; unarchiving changes only the experiment, as in KFP.
+/// recurring runs, but unarchiving changes only the experiment, as in KFP.
 ///
 /// Run it in a transaction, so that an archive applies to all three tables or to none.
 pub(super) fn set_experiment_storage_state(

@@ -73,7 +73,7 @@ pub(super) struct Entity {
     pub table: &'static str,
     /// Unique, non-NULL column that orders rows with equal sort values.
     pub key: &'static str,
-    /// Field sorted on when a query names none; KFP sorts every listing by creation time.
+    /// Field sorted on when a query names none. KFP sorts every listing by creation time.
     pub default_sort: &'static str,
     pub fields: &'static [Field],
 }
@@ -110,9 +110,9 @@ pub(super) fn text_value(text: &str) -> SqlValue {
 
 /// Lists one page of `entity`.
 ///
-/// `columns` is the select list that `read` reads. `scope` holds conditions that the caller's
-/// arguments add (an experiment, a namespace); they take part in the page token's fingerprint
-/// like the query's predicates.
+/// `columns` is the select list that `read` reads. `scope` contains the conditions that the
+/// caller's arguments add, such as an experiment or a namespace. They are part of the page
+/// token's fingerprint, like the query's predicates.
 pub(super) fn fetch_page<T>(
     conn: &Connection,
     entity: &Entity,
@@ -208,7 +208,7 @@ impl PageStatement {
         let page_size = query.effective_page_size();
         let mut page_values: Vec<SqlValue> =
             conditions.iter().flat_map(|condition| condition.values.clone()).collect();
-        // One row more than the page tells whether another page follows.
+        // Fetching one row more than the page shows whether another page follows.
         page_values.push(SqlValue::Integer(i64::try_from(page_size + 1).unwrap_or(i64::MAX)));
         let page_sql = format!(
             "SELECT {columns}, {sort} AS page_sort_value, {key} AS page_key FROM {table}{where} \
@@ -396,7 +396,7 @@ impl FieldFilter<'_> {
         )))
     }
 
-    /// Builds the error for a value of the wrong type; `expected` names the right one.
+    /// Builds the error for a value of the wrong type. `expected` names the right type.
     fn wrong_value(&self, expected: &str) -> StoreError {
         let Predicate { field, op, value } = self.predicate;
         let op = op.as_str();

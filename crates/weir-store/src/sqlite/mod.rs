@@ -19,6 +19,11 @@
 //!   pragma keeps them on with a SQLite built without that default.
 //! - A busy timeout of [`BUSY_TIMEOUT`]: two processes that write at once (two `weir run`) take
 //!   turns instead of failing with "database is locked".
+//! - A page cache of [`CACHE_KIB`] KiB instead of SQLite's 2000 KiB. A filtered count over one
+//!   experiment's runs reads one page per run, because the runs of different experiments
+//!   interleave. With 100,000 runs the runs table is about 11 MB. With the default cache, the
+//!   pages of each count were read again from the operating system. The cache grows only as
+//!   pages are read.
 
 mod catalog;
 mod convert;
@@ -55,6 +60,9 @@ pub const DB_FILE: &str = "weir.db";
 
 /// How long a statement waits for another connection's write lock before it fails.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Size of each connection's page cache, in KiB.
+pub const CACHE_KIB: i64 = 32 * 1024;
 
 /// Room for every fixed statement the store prepares and for the listing statements in recent
 /// use. A listing's SQL depends on its filters and sort order, so there is no fixed number.
@@ -150,8 +158,12 @@ fn configure(conn: &Connection, location: &str, in_memory: bool) -> Result<()> {
               state store wait while a run writes.");
     }
 
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        .map_err(backend(format_args!("configuring {location}")))
+    // A negative cache_size is in KiB. PRAGMA takes no bound parameters, and CACHE_KIB is a
+    // constant, not input.
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -{CACHE_KIB};"
+    ))
+    .map_err(backend(format_args!("configuring {location}")))
 }
 
 #[async_trait]

@@ -1,6 +1,6 @@
 //! Page tokens of listings: the position after the last row of a page, tied to one query.
 //!
-//! A token holds the sort value and the key of the last row returned (keyset pagination), so
+//! A token contains the sort value and the key of the last row returned (keyset pagination), so
 //! the next page starts with an index seek at any depth instead of skipping rows. It also holds a
 //! fingerprint of the query's conditions and order. A token used with another query would return
 //! rows from the wrong position, so [`PageToken::decode`] rejects it instead.
@@ -17,7 +17,7 @@ use crate::{Result, StoreError};
 /// Position after the last row of a page.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct PageToken {
-    /// Value of the sort field in the last row; NULL for a row without one.
+    /// Value of the sort field in the last row, or NULL for a row without one.
     pub sort_value: SqlValue,
     /// Tie-breaking key of the last row.
     pub key: SqlValue,

@@ -279,7 +279,8 @@ fn find_version(conn: &Connection, version_id: &str) -> Result<Option<PipelineVe
     }
 }
 
-/// Lists a page of the versions of a pipeline, which must exist.
+/// Lists a page of the versions of a pipeline, which must exist. The query's namespace is not
+/// used, because a version belongs to the namespace of its pipeline.
 pub(super) fn list_pipeline_versions(
     conn: &Connection,
     pipeline_id: &str,

@@ -85,7 +85,7 @@ pub(super) fn create_recurring_run(
     }
 }
 
-/// Checks what the table's CHECK constraints enforce, with messages that say what to change.
+/// Checks the rules that the table's CHECK constraints enforce, so the error names the fix.
 fn check_recurring_run(run: &RecurringRunRecord) -> Result<()> {
     let id = &run.recurring_run_id;
     match (&run.pipeline_version_id, &run.pipeline_spec) {

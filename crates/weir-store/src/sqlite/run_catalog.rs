@@ -1,4 +1,4 @@
-//! SQL for the runs as the KFP API server sees them: pages of runs, archiving, deleting, and the
+//! SQL for the run operations of the KFP API server: pages of runs, archiving, deleting, and the
 //! active runs to resume or to count against a recurring run's `max_concurrency`.
 
 use rusqlite::{params, Connection, ToSql};
@@ -134,6 +134,7 @@ mod tests {
     use crate::sqlite::listing::PageStatement;
     use crate::sqlite::migrations::migrate;
     use crate::sqlite::page_token::PageToken;
+    use crate::{FilterValue, Op, Predicate};
 
     fn migrated() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -187,16 +188,58 @@ mod tests {
     }
 
     #[test]
-    fn run_count_of_experiment_reads_only_the_index() {
+    fn run_pages_of_storage_state_use_an_index() {
         let conn = migrated();
-        let scope = vec![Condition::new("experiment_id = ?", vec![text_value("e")])];
+        let experiment = || vec![Condition::new("experiment_id = ?", vec![text_value("e")])];
+        let storage_state = |op| {
+            let value = FilterValue::Text("ARCHIVED".to_owned());
+            let predicates = vec![Predicate { field: "storage_state".to_owned(), op, value }];
+            ListQuery { predicates, descending: true, ..Default::default() }
+        };
+        let cases = [
+            (
+                storage_state(Op::Equals),
+                "SEARCH runs USING INDEX runs_by_experiment_storage \
+                 (experiment_id=? AND storage_state=? AND created_at<?)",
+            ),
+            (
+                storage_state(Op::NotEquals),
+                "SEARCH runs USING INDEX runs_by_experiment (experiment_id=? AND created_at<?)",
+            ),
+        ];
+        for (query, expected) in cases {
+            let statement = second_page(experiment(), query.clone());
 
-        let statement = second_page(scope, ListQuery::default());
+            let details = plan(&conn, &statement.page_sql, &statement.page_values);
 
-        assert_eq!(
-            plan(&conn, &statement.count_sql, &statement.count_values),
-            ["SEARCH runs USING COVERING INDEX runs_by_experiment (experiment_id=?)"]
-        );
+            assert_eq!(details, [expected], "query {query:?}");
+        }
+    }
+
+    #[test]
+    fn run_counts_of_experiment_read_only_an_index() {
+        let conn = migrated();
+        let experiment = || vec![Condition::new("experiment_id = ?", vec![text_value("e")])];
+        let archived = |op| {
+            let value = FilterValue::Text("ARCHIVED".to_owned());
+            let predicates = vec![Predicate { field: "storage_state".to_owned(), op, value }];
+            ListQuery { predicates, ..Default::default() }
+        };
+        let cases = [
+            (ListQuery::default(), "runs_by_experiment (experiment_id=?)"),
+            (
+                archived(Op::Equals),
+                "runs_by_experiment_storage (experiment_id=? AND storage_state=?)",
+            ),
+            (archived(Op::NotEquals), "runs_by_experiment_storage (experiment_id=?)"),
+        ];
+        for (query, index) in cases {
+            let statement = second_page(experiment(), query.clone());
+
+            let details = plan(&conn, &statement.count_sql, &statement.count_values);
+
+            assert_eq!(details, [format!("SEARCH runs USING COVERING INDEX {index}")], "{query:?}");
+        }
     }
 
     #[test]

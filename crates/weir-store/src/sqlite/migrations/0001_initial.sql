@@ -104,14 +104,18 @@ CREATE TABLE runs (
 -- these indexes return rows already in that order.
 CREATE INDEX runs_by_created ON runs (created_at);
 CREATE INDEX runs_by_experiment ON runs (experiment_id, created_at);
+-- The KFP UI lists an experiment's runs filtered by storage state. This index returns them in
+-- order, and counts them without reading the table.
+CREATE INDEX runs_by_experiment_storage ON runs (experiment_id, storage_state, created_at);
 CREATE INDEX runs_by_recurring_run ON runs (recurring_run_id, created_at);
 CREATE INDEX runs_by_name ON runs (name, created_at);
 -- Finds the active runs to resume when the server starts, without reading the whole table.
 CREATE INDEX runs_by_state ON runs (state, created_at);
 
 -- The pipeline spec of each run, keyed by the run's seq. A compiled pipeline is several
--- kilobytes of JSON. Kept in the runs table, it filled most of each leaf page, so a filtered
--- count over 10,000 runs read about 7,000 pages. Without it a runs row is a few hundred bytes.
+-- kilobytes of JSON. Kept in the runs table, the specs made 100,000 runs about 700 MB, so a
+-- filtered count read its pages from the operating system instead of SQLite's page cache.
+-- Without them the runs table of 100,000 runs is about 11 MB.
 CREATE TABLE run_specs (
     seq INTEGER PRIMARY KEY REFERENCES runs (seq) ON DELETE CASCADE,
     pipeline_spec TEXT NOT NULL
