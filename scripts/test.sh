@@ -10,3 +10,5 @@ export PATH="$VENV/bin:$PATH"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The kfp SDK client and CLI against a real `weir server`.
+scripts/test_kfp_client.sh

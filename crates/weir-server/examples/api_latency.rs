@@ -8,9 +8,9 @@
 //! cargo run --release -p weir-server --example api_latency [-- RUNS [REQUESTS]]
 //! ```
 //!
-//! It fills a store in a temporary folder (RUNS runs over 10 experiments, all SUCCEEDED, so
-//! the server resumes none), starts the server on 127.0.0.1, sends REQUESTS requests of each
-//! kind over one keep-alive connection, and prints p50, p99 and max in milliseconds.
+//! It fills a store in a temporary folder with RUNS runs over 10 experiments, all SUCCEEDED so
+//! the server resumes none. Then it starts the server on 127.0.0.1, sends REQUESTS requests of
+//! each kind over one keep-alive connection, and prints p50, p99 and max in milliseconds.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

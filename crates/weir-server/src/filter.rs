@@ -341,7 +341,8 @@ mod tests {
 
     #[test]
     fn filter_in_lists() {
-        let text = r#"{"predicates":[{"key":"state","operation":"IN","string_values":{"values":["RUNNING","FAILED"]}}]}"#;
+        let text = r#"{"predicates":[{"key":"state","operation":"IN",
+            "string_values":{"values":["RUNNING","FAILED"]}}]}"#;
         assert_eq!(
             parse(text)[0].value,
             FilterValue::TextList(vec!["RUNNING".into(), "FAILED".into()])

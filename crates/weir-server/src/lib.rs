@@ -8,7 +8,7 @@
 //!
 //! [`Server::bind`] opens the store and binds the address. [`Server::serve`] serves requests
 //! until its shutdown future completes, and [`Server::spawn`] does the same on a background task
-//! for tests. Only this crate knows the KFP wire format: [`convert`] maps records to API JSON,
+//! for tests. The KFP wire format lives only in this crate: [`convert`] maps records to API JSON,
 //! [`filter`] reads list parameters, and [`error::ApiError`] is the one error shape.
 
 pub mod convert;

@@ -124,7 +124,8 @@ impl RunsManager {
                 if let Err(e) =
                     self.store.set_run_state(&run.run_id, State::Canceled, Some(reason)).await
                 {
-                    tracing::error!(run.id = %run.run_id, error = %e, "Failed to mark the run CANCELED.");
+                    tracing::error!(run.id = %run.run_id, error = %e,
+                        "Failed to mark the run CANCELED.");
                 }
                 continue;
             }
@@ -205,7 +206,8 @@ impl RunsManager {
         for (run_id, run) in runs {
             run.handle.abort();
             let _ = run.handle.await;
-            tracing::info!(run.id = %run_id, "Run stopped by the server shutdown; it resumes at the next start.");
+            tracing::info!(run.id = %run_id,
+                "Run stopped by the server shutdown; it resumes at the next start.");
         }
         count
     }

@@ -75,9 +75,11 @@ async fn pipeline_upload_and_versions() {
 async fn pipeline_upload_invalid() {
     let server = TestServer::start().await;
 
-    let broken_reference = "pipelineInfo:\n  name: x\nroot:\n  dag:\n    tasks:\n      a:\n        \
-                            componentRef:\n          name: comp-missing\n        taskInfo:\n          \
-                            name: a\n";
+    let broken_reference = concat!(
+        "pipelineInfo:\n  name: x\nroot:\n  dag:\n    tasks:\n      a:\n",
+        "        componentRef:\n          name: comp-missing\n",
+        "        taskInfo:\n          name: a\n",
+    );
     let response =
         server.upload(&format!("{PIPELINES}/upload"), "bad.yaml", broken_reference).await;
     response.assert_error(
@@ -146,7 +148,9 @@ async fn pipeline_create_from_json() {
 
     let local = json!({
         "name": "v3",
-        "package_url": {"pipeline_url": format!("file://{}", fixture_path("sleepy.yaml").display())},
+        "package_url": {
+            "pipeline_url": format!("file://{}", fixture_path("sleepy.yaml").display()),
+        },
     });
     let from_file = server.post(&format!("{PIPELINES}/{pipeline_id}/versions"), &local).await;
     from_file.assert_status(200);
@@ -173,7 +177,10 @@ async fn pipeline_update_and_delete() {
     refused.assert_status(400);
     assert_eq!(refused.json()["code"], 9, "{}", refused.text());
 
-    let deleted = server.delete(&format!("{PIPELINES}/{pipeline_id}?cascade=true")).await;
+    let bad_cascade = server.delete(&format!("{PIPELINES}/{pipeline_id}?cascade=yes")).await;
+    bad_cascade.assert_error(400, 3, "invalid cascade \"yes\": use true or false");
+    // The kfp client sends Python's spelling.
+    let deleted = server.delete(&format!("{PIPELINES}/{pipeline_id}?cascade=True")).await;
     deleted.assert_status(200);
     server.get(&format!("{PIPELINES}/{pipeline_id}")).await.assert_status(404);
 

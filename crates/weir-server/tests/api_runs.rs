@@ -90,7 +90,10 @@ async fn run_from_pipeline_version() {
 
     let body = json!({
         "display_name": "from version",
-        "pipeline_version_reference": {"pipeline_id": pipeline_id, "pipeline_version_id": version_id},
+        "pipeline_version_reference": {
+            "pipeline_id": pipeline_id,
+            "pipeline_version_id": version_id,
+        },
         "runtime_config": {"parameters": {"msg": "versioned"}},
     });
     let created = server.post(RUNS, &body).await;
@@ -337,18 +340,44 @@ async fn run_list_filter_sort_pages() {
     assert_eq!(seen, ["run-0", "run-1", "run-2", "run-3", "run-4"]);
 
     server.post(&format!("{RUNS}/{}:archive", ids[1]), &json!({})).await.assert_status(200);
-    let filter = r#"{"predicates":[{"key":"storage_state","operation":"EQUALS","string_value":"ARCHIVED"}]}"#;
+    let filter = r#"{"predicates":[
+        {"key":"storage_state","operation":"EQUALS","string_value":"ARCHIVED"}]}"#;
     let archived = server.get(&format!("{RUNS}?filter={}", encode(filter))).await.json();
     assert_eq!(archived["total_size"], 1);
     assert_eq!(archived["runs"][0]["run_id"], ids[1].as_str());
     assert_eq!(archived["runs"][0]["storage_state"], "ARCHIVED");
     server.post(&format!("{RUNS}/{}:unarchive", ids[1]), &json!({})).await.assert_status(200);
 
-    let states = r#"{"predicates":[{"key":"state","operation":"IN","string_values":{"values":["FAILED","CANCELED"]}},{"key":"display_name","operation":"IS_SUBSTRING","string_value":"run-"}]}"#;
+    let states = r#"{"predicates":[
+        {"key":"state","operation":"IN","string_values":{"values":["FAILED","CANCELED"]}},
+        {"key":"display_name","operation":"IS_SUBSTRING","string_value":"run-"}]}"#;
     let none = server.get(&format!("{RUNS}?filter={}", encode(states))).await.json();
     assert_eq!(none["total_size"], 0, "{none}");
 
     let deleted = server.delete(&format!("{RUNS}/{}", ids[4])).await;
     deleted.assert_status(200);
     server.get(&format!("{RUNS}/{}", ids[4])).await.assert_status(404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_spec_with_platform_spec() {
+    let server = TestServer::start().await;
+    let platform_spec = json!({"platforms": {"kubernetes": {"deploymentSpec": {"executors": {
+        "exec-sleeper": {"activeDeadlineSeconds": "600"}
+    }}}}});
+    // The kfp client sends this pair when the compiled pipeline has a platform spec.
+    let body = json!({
+        "display_name": "with platform spec",
+        "pipeline_spec": {
+            "pipeline_spec": pipeline_spec("sleepy.yaml"),
+            "platform_spec": platform_spec,
+        },
+        "runtime_config": {"parameters": {"seconds": 0}},
+    });
+    let created = server.post(RUNS, &body).await;
+    created.assert_status(200);
+    let run_id = created.text_field("run_id");
+    let run = server.wait_for_state(&run_id, "SUCCEEDED").await;
+    assert_eq!(run["pipeline_spec"]["platform_spec"], platform_spec);
+    assert_eq!(run["pipeline_spec"]["pipeline_spec"]["pipelineInfo"]["name"], "sleepy");
 }

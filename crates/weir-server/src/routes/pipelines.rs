@@ -388,9 +388,10 @@ pub async fn delete(
     ApiPath(pipeline_id): ApiPath<String>,
     ApiQuery(params): ApiQuery<DeleteParams>,
 ) -> ApiResult<Json<Value>> {
+    // Accepts the spellings of Go's strconv.ParseBool, because the Python client sends `True`.
     let cascade = match params.cascade.as_deref().map(str::trim) {
-        None | Some("") | Some("false") => false,
-        Some("true") => true,
+        None | Some("" | "false" | "False" | "FALSE" | "f" | "F" | "0") => false,
+        Some("true" | "True" | "TRUE" | "t" | "T" | "1") => true,
         Some(other) => {
             return Err(ApiError::invalid(format!("invalid cascade {other:?}: use true or false")))
         }

@@ -54,6 +54,8 @@ pub async fn create(
     let experiment_id =
         launch::experiment_for_run(state.store.as_ref(), &body.experiment_id).await?;
 
+    // NOTE: the arguments are checked against the pipeline's inputs only when the first run is
+    // created, and a bad argument shows up as a scheduler error in the server log.
     let config = body.runtime_config.as_ref();
     let parameters = config.and_then(|c| c.parameters.clone()).unwrap_or_default();
     let pipeline_root = config.and_then(|c| c.pipeline_root.clone()).unwrap_or_default();

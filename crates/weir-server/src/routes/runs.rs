@@ -174,6 +174,7 @@ pub async fn action(
 
 async fn set_storage_state(state: &AppState, run_id: &str, storage: StorageState) -> ApiResult<()> {
     state.store.set_run_storage_state(run_id, storage).await?;
-    tracing::info!(run.id = %run_id, storage_state = storage.as_str(), "Run storage state changed.");
+    tracing::info!(run.id = %run_id, storage_state = storage.as_str(),
+        "Run storage state changed.");
     Ok(())
 }

@@ -4,9 +4,10 @@
 //! enabled, disabled or deleted), and for each enabled recurring run starts the runs whose
 //! schedule time has passed:
 //! - The schedule times due are those after the last one scheduled (or after the start time,
-//!   or else the creation time), up to now. With `no_catchup` only the newest of them starts. Otherwise all
-//!   start, oldest first, but at most [`MAX_CATCHUP_RUNS`] per wake-up: older ones are skipped
-//!   with a warning, so a server that was down for a long time does not flood the machine.
+//!   or else the creation time), up to now. With `no_catchup` only the newest of them starts.
+//!   Otherwise all start, oldest first, but at most [`MAX_CATCHUP_RUNS`] per wake-up: older ones
+//!   are skipped with a warning, so a server that was down for a long time does not flood the
+//!   machine.
 //! - While the recurring run has `max_concurrency` runs active, a due time waits, and its run
 //!   starts when one of them finishes, as in the KFP scheduled workflow controller (which also
 //!   caps `max_concurrency` at 10, where Weir sets no cap).

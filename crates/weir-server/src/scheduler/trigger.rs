@@ -319,10 +319,27 @@ mod tests {
     #[test]
     fn invalid_triggers_name_the_problem() {
         let cases = [
-            (json!({}), "trigger is required: set cron_schedule {cron} or periodic_schedule {interval_second}"),
-            (json!({"periodic_schedule": {"interval_second": "0"}}), "trigger.periodic_schedule.interval_second must be a whole number of seconds above 0"),
-            (json!({"cron_schedule": {"cron": "* * *"}}), "invalid cron expression \"* * *\": found 3 fields. Use 6 fields `sec min hour day-of-month month day-of-week`, such as \"0 */5 * * * *\""),
-            (json!({"cron_schedule": {"cron": "0 0 0 * * 9"}}), "invalid cron expression \"0 0 0 * * 9\": day-of-week 9 is out of range 0-7. Use 6 fields `sec min hour day-of-month month day-of-week`, such as \"0 */5 * * * *\""),
+            (
+                json!({}),
+                "trigger is required: set cron_schedule {cron} or periodic_schedule \
+                 {interval_second}",
+            ),
+            (
+                json!({"periodic_schedule": {"interval_second": "0"}}),
+                "trigger.periodic_schedule.interval_second must be a whole number of seconds \
+                 above 0",
+            ),
+            (
+                json!({"cron_schedule": {"cron": "* * *"}}),
+                "invalid cron expression \"* * *\": found 3 fields. Use 6 fields `sec min hour \
+                 day-of-month month day-of-week`, such as \"0 */5 * * * *\"",
+            ),
+            (
+                json!({"cron_schedule": {"cron": "0 0 0 * * 9"}}),
+                "invalid cron expression \"0 0 0 * * 9\": day-of-week 9 is out of range 0-7. \
+                 Use 6 fields `sec min hour day-of-month month day-of-week`, such as \
+                 \"0 */5 * * * *\"",
+            ),
         ];
         for (value, expected) in cases {
             match Trigger::from_json(&value) {
