@@ -25,6 +25,12 @@
 //! that uninstalls them breaks later tasks with the same script.
 
 mod install;
+
+/// Kills canceled tasks at once instead of after the grace period that follows SIGTERM. Tasks
+/// are only affected once their run is canceled.
+pub fn kill_canceled_tasks_now() {
+    process::kill_now_token().cancel();
+}
 mod process;
 
 use std::borrow::Cow;

@@ -19,31 +19,40 @@ use crate::{display, progress, setup};
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Compiled pipeline (YAML or JSON, as written by kfp.compiler).
-    file: PathBuf,
+    pub file: PathBuf,
     /// Pipeline argument as NAME=VALUE; repeat for several. Lists and dicts are JSON.
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
-    params: Vec<String>,
+    pub params: Vec<String>,
     /// Run name [default: <pipeline name>-<UTC timestamp>].
     #[arg(long)]
-    name: Option<String>,
+    pub name: Option<String>,
+    /// Experiment of the run, by name; it is created when missing [default: Default]
+    /// (needs --server).
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// With --server, wait until the run ends and print its outcome, as a local run does
+    /// (local runs always wait).
+    #[arg(long)]
+    pub wait: bool,
     /// Run every task even when an earlier run cached its result.
     #[arg(long)]
-    no_cache: bool,
-    /// Maximum tasks running at once [default: 4 per CPU core].
+    pub no_cache: bool,
+    /// Maximum tasks running at once [default: 4 per CPU core] (local runs only).
     #[arg(long, value_name = "N")]
-    parallelism: Option<usize>,
-    /// Timeout in seconds for tasks whose spec sets none.
+    pub parallelism: Option<usize>,
+    /// Timeout in seconds for tasks whose spec sets none (local runs only).
     #[arg(long, value_name = "SECONDS")]
-    task_timeout: Option<f64>,
-    /// Python interpreter that runs Python components [default: python3 on PATH].
+    pub task_timeout: Option<f64>,
+    /// Python interpreter that runs Python components [default: python3 on PATH] (local runs
+    /// only; a server uses its own --python).
     #[arg(long, env = "WEIR_PYTHON", value_name = "PATH")]
-    python: Option<PathBuf>,
+    pub python: Option<PathBuf>,
     /// Print no progress, only the outcome.
     #[arg(long, short)]
-    quiet: bool,
+    pub quiet: bool,
     /// Print the outcome as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -51,6 +60,12 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot load pipeline {}", args.file.display()))?;
     let arguments = parse_params(&pipeline, &args.params)?;
+    if let Some(experiment) = &args.experiment {
+        bail!(
+            "--experiment {experiment:?} needs a server: local runs have no experiments. Pass \
+             --server URL (or set WEIR_SERVER), and start the server with `weir server`"
+        );
+    }
 
     let mut config =
         EngineConfig { caching: caching_enabled_globally()?, ..EngineConfig::default() };
@@ -136,7 +151,8 @@ fn caching_enabled_globally() -> anyhow::Result<bool> {
     }
 }
 
-/// Ctrl-C cancels the run: tasks are stopped and the run is recorded as canceled.
+/// Ctrl-C cancels the run: tasks get SIGTERM and the run is recorded as canceled. A second
+/// Ctrl-C kills the tasks at once.
 fn spawn_interrupt_handler(cancel: CancellationToken) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
@@ -144,16 +160,20 @@ fn spawn_interrupt_handler(cancel: CancellationToken) {
         }
         eprintln!("\nCanceling the run: stopping its tasks.");
         cancel.cancel();
-        // Exiting now would leave task processes running and the run recorded as CANCELING;
-        // the executor kills tasks that ignore the stop signal within a few seconds.
-        while tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("The run is being canceled; its tasks are killed within 2 s.");
+        // Exiting now would leave task processes running and the run recorded as CANCELING,
+        // so a second Ctrl-C only skips the grace period tasks get after SIGTERM.
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Killing the run's tasks now.");
+            weir_executor::local::kill_canceled_tasks_now();
         }
     });
 }
 
 /// Parses `NAME=VALUE` pairs using the declared type of each root input.
-fn parse_params(pipeline: &Pipeline, params: &[String]) -> anyhow::Result<BTreeMap<String, Value>> {
+pub fn parse_params(
+    pipeline: &Pipeline,
+    params: &[String],
+) -> anyhow::Result<BTreeMap<String, Value>> {
     let definitions = &pipeline.spec.root.input_definitions;
     let mut arguments = BTreeMap::new();
     let mut problems = Vec::new();

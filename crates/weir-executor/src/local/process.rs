@@ -91,7 +91,11 @@ pub(super) async fn run(
         }
         Trigger::Cancel => {
             group.signal(libc::SIGTERM);
-            if tokio::time::timeout(CANCEL_GRACE, child.wait()).await.is_err() {
+            let exited = tokio::select! {
+                result = tokio::time::timeout(CANCEL_GRACE, child.wait()) => result.is_ok(),
+                () = kill_now_token().cancelled() => false,
+            };
+            if !exited {
                 group.signal(libc::SIGKILL);
                 child.wait().await?;
             }
@@ -109,6 +113,13 @@ pub(super) async fn run(
         Ok(status) => ProcessEnd::Exited { status, stderr_tail: stderr_tail.into() },
         Err(end) => end,
     })
+}
+
+/// Process-wide switch that ends the grace period of every canceled task at once (a second
+/// Ctrl-C in the command line).
+pub(super) fn kill_now_token() -> &'static CancellationToken {
+    static KILL_NOW: std::sync::OnceLock<CancellationToken> = std::sync::OnceLock::new();
+    KILL_NOW.get_or_init(CancellationToken::new)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
