@@ -2,7 +2,7 @@
 //! time. On a terminal it is one redrawn line; otherwise one line per finished task.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -43,7 +43,8 @@ pub async fn show(mut events: UnboundedReceiver<TaskEvent>, enabled: bool) {
             }
             if enabled && !terminal {
                 let cached = if event.cached { " (cached)" } else { "" };
-                eprintln!(
+                let _ = writeln!(
+                    std::io::stderr(),
                     "[{:>7.1}s] {:<9} {}{cached}",
                     started.elapsed().as_secs_f64(),
                     event.state.as_str(),

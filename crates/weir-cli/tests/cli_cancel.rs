@@ -133,7 +133,8 @@ fn runs_cancel_from_other_process() {
     let run = start_sleep(Weir::new(), &pipeline("sleep.yaml"));
     let cancel = run.weir.output(&["runs", "cancel", &run.run_id[..8]]);
     cancel.assert_code(0);
-    assert_eq!(cancel.stdout, format!("Run {} is being canceled.\n", run.run_id));
+    // `runs cancel` waits until the process running the run has stopped it.
+    assert_eq!(cancel.stdout, format!("Run {} is canceled.\n", run.run_id));
 
     let run_id = run.run_id.clone();
     let weir = run.assert_canceled(CANCEL_TIMEOUT);

@@ -131,9 +131,9 @@ pub(crate) async fn run_container(
             break outcome;
         }
         let delay = backoff(&retry, attempt);
-        tracing::warn!(run.id = %ctx.run_id, task.path = %spec.path, attempt,
+        tracing::info!(run.id = %ctx.run_id, task.path = %spec.path, attempt,
             retry_in_ms = delay.as_millis() as u64, reason = %describe(&outcome),
-            "Task attempt failed; retrying.");
+            "Task attempt failed; retrying as its retry policy allows.");
         ctx.log.write(&format!(
             "task {} attempt {attempt} failed: {}; retrying in {:.1}s (attempt {} of {max_attempts})",
             spec.path,
@@ -308,7 +308,11 @@ fn task_timeout(ctx: &SharedCtx, executor_label: &str) -> Option<Duration> {
             _ => None,
         })
         .filter(|s| *s > 0.0);
-    seconds.map(Duration::from_secs_f64).or(ctx.engine.config.default_task_timeout)
+    // A deadline too large for a Duration means no deadline.
+    match seconds {
+        Some(seconds) => Duration::try_from_secs_f64(seconds).ok(),
+        None => ctx.engine.config.default_task_timeout,
+    }
 }
 
 /// Delay before retry number `attempt` (1-based): `backoffDuration * factor^(attempt-1)`,
@@ -318,7 +322,8 @@ pub(crate) fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     let factor = policy.backoff_factor.unwrap_or(2.0);
     let cap = policy.backoff_max_duration.as_deref().and_then(parse_duration).unwrap_or(3600.0);
     let seconds = (base * factor.powi(attempt.saturating_sub(1) as i32)).min(cap).max(0.0);
-    Duration::from_secs_f64(if seconds.is_finite() { seconds } else { cap })
+    let seconds = if seconds.is_finite() { seconds } else { cap };
+    Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
 }
 
 /// Parses a protobuf JSON duration (`"5s"`, `"0.5s"`); also accepts `ms`, `m` and `h`.

@@ -27,7 +27,9 @@ impl Engine {
 
         let run_id = uuid::Uuid::new_v4().to_string();
         let name = request.name.clone().unwrap_or_else(|| {
-            format!("{}-{}", spec.pipeline_info.name, Utc::now().format("%Y%m%d-%H%M%S"))
+            // The id prefix keeps names of runs started in the same second apart.
+            let short_id = &run_id[..8];
+            format!("{}-{}-{short_id}", spec.pipeline_info.name, Utc::now().format("%Y%m%d-%H%M%S"))
         });
         let pipeline_root = self.artifacts.run_root(&run_id).display().to_string();
         let new_run = NewRun {

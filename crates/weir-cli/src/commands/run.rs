@@ -56,6 +56,12 @@ pub struct RunArgs {
 }
 
 pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
+    // A closed stdout or stderr (`weir run ... | head`) must not stop the run halfway: write
+    // errors are ignored instead.
+    // SAFETY: setting a signal's disposition has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
     let pipeline = weir_spec::load_file(&args.file)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot load pipeline {}", args.file.display()))?;
@@ -76,10 +82,11 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         config.max_parallel_tasks = n;
     }
     if let Some(seconds) = args.task_timeout {
-        if !(seconds > 0.0 && seconds.is_finite()) {
+        let timeout = Duration::try_from_secs_f64(seconds).ok().filter(|_| seconds > 0.0);
+        let Some(timeout) = timeout else {
             bail!("--task-timeout must be a positive number of seconds, got {seconds}");
-        }
-        config.default_task_timeout = Some(Duration::from_secs_f64(seconds));
+        };
+        config.default_task_timeout = Some(timeout);
     }
     if let Some(python) = &args.python {
         check_python(python)?;
@@ -97,7 +104,7 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     if !args.quiet && !args.json {
-        eprintln!("Run {} ({}) started; data in {}", run.name, run.run_id, data_dir.display());
+        note(&format!("Run {} ({}) started; data in {}", run.name, run.run_id, data_dir.display()));
     }
 
     let cancel = CancellationToken::new();
@@ -109,11 +116,12 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let _ = display_task.await;
 
     let tasks = engine.store().list_tasks(&finished.run_id).await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&display::run_json(&finished, &tasks))?);
+    let text = if args.json {
+        format!("{}\n", serde_json::to_string_pretty(&display::run_json(&finished, &tasks))?)
     } else {
-        print!("{}", display::run_summary(&finished, &tasks));
-    }
+        display::run_summary(&finished, &tasks)
+    };
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
     Ok(match finished.state {
         State::Succeeded => ExitCode::SUCCESS,
         State::Canceled => ExitCode::from(130),
@@ -151,22 +159,48 @@ fn caching_enabled_globally() -> anyhow::Result<bool> {
     }
 }
 
-/// Ctrl-C cancels the run: tasks get SIGTERM and the run is recorded as canceled. A second
-/// Ctrl-C kills the tasks at once.
+/// Ctrl-C, SIGTERM or SIGHUP cancels the run: tasks get SIGTERM and the run is recorded as
+/// canceled. A second signal kills the tasks at once.
 fn spawn_interrupt_handler(cancel: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
+    for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
+        let mut stream = match signal(kind) {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "Failed to watch a stop signal.");
+                continue;
+            }
+        };
+        let sender = sender.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if sender.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(sender);
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
+        if received.recv().await.is_none() {
             return;
         }
-        eprintln!("\nCanceling the run: stopping its tasks.");
+        note("\nCanceling the run: stopping its tasks.");
         cancel.cancel();
         // Exiting now would leave task processes running and the run recorded as CANCELING,
-        // so a second Ctrl-C only skips the grace period tasks get after SIGTERM.
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Killing the run's tasks now.");
+        // so a second signal only skips the grace period tasks get after SIGTERM.
+        if received.recv().await.is_some() {
+            note("Killing the run's tasks now.");
             weir_executor::local::kill_canceled_tasks_now();
         }
     });
+}
+
+/// Writes a line to stderr, ignoring a closed stderr.
+fn note(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 /// Parses `NAME=VALUE` pairs using the declared type of each root input.

@@ -15,29 +15,23 @@ use crate::{display, setup};
 pub struct ListArgs {
     /// Only runs in this state (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELED, ...).
     #[arg(long)]
-    state: Option<String>,
+    pub state: Option<String>,
+    /// Only runs of this experiment (its id).
+    #[arg(long, value_name = "ID")]
+    pub experiment: Option<String>,
     /// Maximum runs to print.
     #[arg(long, default_value_t = 50)]
-    limit: usize,
+    pub limit: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 pub async fn list(data_dir: &Path, args: ListArgs) -> anyhow::Result<ExitCode> {
-    let state = match args.state.as_deref() {
-        Some(text) => match text.to_ascii_uppercase().parse::<State>() {
-            Ok(state) => Some(state),
-            Err(_) => bail!(
-                "invalid --state {text:?}; use PENDING, RUNNING, SUCCEEDED, SKIPPED, FAILED, \
-                 CANCELING or CANCELED"
-            ),
-        },
-        None => None,
-    };
+    let state = args.state.as_deref().map(parse_state).transpose()?;
     let store = setup::open_store(data_dir)?;
-    let runs =
-        store.list_runs(&RunQuery { state, limit: args.limit, ..Default::default() }).await?;
+    let query = RunQuery { state, experiment_id: args.experiment.clone(), limit: args.limit };
+    let runs = store.list_runs(&query).await?;
     if args.json {
         let rows: Vec<serde_json::Value> = runs
             .iter()
@@ -57,17 +51,7 @@ pub async fn list(data_dir: &Path, args: ListArgs) -> anyhow::Result<ExitCode> {
         println!("No runs in {}.", data_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<36}  {:<40}  {:<9}  {:<20}  DURATION", "RUN ID", "NAME", "STATE", "CREATED");
-    for run in runs {
-        println!(
-            "{:<36}  {:<40}  {:<9}  {:<20}  {}",
-            run.run_id,
-            truncate(&run.name, 40),
-            run.state.as_str(),
-            run.created_at.format("%Y-%m-%d %H:%M:%S"),
-            display::duration(run.started_at, run.finished_at)
-        );
-    }
+    print!("{}", display::run_table(&runs));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -79,14 +63,7 @@ pub async fn get(data_dir: &Path, run: &str, json: bool) -> anyhow::Result<ExitC
         println!("{}", serde_json::to_string_pretty(&display::run_json(&run, &tasks))?);
     } else {
         print!("{}", display::run_summary(&run, &tasks));
-        if let Some(parameters) = run.parameters.get("parameters").and_then(|p| p.as_object()) {
-            if !parameters.is_empty() {
-                println!("\nParameters");
-                for (name, value) in parameters {
-                    println!("  {name} = {}", weir_spec::values::render_text(value));
-                }
-            }
-        }
+        print!("{}", display::parameters_section(&run));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -101,7 +78,20 @@ pub async fn cancel(data_dir: &Path, run: &str, json: bool) -> anyhow::Result<Ex
         setup::artifact_store(data_dir),
         EngineConfig::default(),
     );
-    let run = engine.request_cancel(&found.run_id).await?;
+    let mut run = engine.request_cancel(&found.run_id).await?;
+    // The process running the run notices the request within a second. If it never does, it
+    // has died, and the run is marked canceled here so it does not stay CANCELING.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while run.state == State::Canceling && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        run = engine.store().get_run(&run.run_id).await?;
+    }
+    if run.state == State::Canceling {
+        let reason = "run was canceled; the process running it did not respond, so tasks it \
+                      started may still be running";
+        engine.store().set_run_state(&run.run_id, State::Canceled, Some(reason)).await?;
+        run = engine.store().get_run(&run.run_id).await?;
+    }
     if json {
         println!("{}", serde_json::json!({"run_id": run.run_id, "state": run.state.as_str()}));
     } else {
@@ -114,11 +104,13 @@ pub async fn cancel(data_dir: &Path, run: &str, json: bool) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else {
-        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
-        format!("{kept}…")
+/// Parses a `--state` value, in any letter case.
+pub fn parse_state(text: &str) -> anyhow::Result<State> {
+    match text.to_ascii_uppercase().parse::<State>() {
+        Ok(state) => Ok(state),
+        Err(_) => bail!(
+            "invalid --state {text:?}; use PENDING, RUNNING, SUCCEEDED, SKIPPED, FAILED, \
+             CANCELING or CANCELED"
+        ),
     }
 }

@@ -315,14 +315,21 @@ pub fn assert_no_run_outputs(run: &RunRecord) {
 }
 
 /// Checks the stored records after a run ended: the run has its finish time and every task is
-/// in a final state with start and finish times.
+/// in a final state with a finish time, and a start time no later than it when it started.
 pub fn assert_store_final(run: &RunRecord, tasks: &[TaskRecord]) {
     assert!(run.state.is_final(), "run state {} is not final", run.state);
     assert!(run.finished_at.is_some(), "run {} has no finished_at", run.run_id);
     for task in tasks {
         assert!(task.state.is_final(), "task {:?} was left in state {}", task.path, task.state);
-        assert!(task.started_at.is_some(), "task {:?} has no started_at", task.path);
-        assert!(task.finished_at.is_some(), "task {:?} has no finished_at", task.path);
+        let Some(finished) = task.finished_at else {
+            panic!("task {:?} has no finished_at", task.path);
+        };
+        if let Some(started) = task.started_at {
+            assert!(started <= finished, "task {:?} finished before it started", task.path);
+        }
+        if task.attempts > 0 {
+            assert!(task.started_at.is_some(), "task {:?} ran but has no started_at", task.path);
+        }
     }
 }
 
