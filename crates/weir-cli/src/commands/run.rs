@@ -129,6 +129,17 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Returns `text` as an artifact URI: URIs with a scheme as given, local paths absolute.
+fn artifact_uri(text: &str) -> String {
+    if text.contains("://") {
+        return text.to_string();
+    }
+    match std::path::absolute(text) {
+        Ok(path) => path.display().to_string(),
+        Err(_) => text.to_string(),
+    }
+}
+
 /// Checks that `--python` names an existing file, or a program on PATH.
 fn check_python(python: &Path) -> anyhow::Result<()> {
     let found = if python.components().count() > 1 {
@@ -225,8 +236,10 @@ pub fn parse_params(
                     continue;
                 }
             },
-            // Artifacts take a URI; unknown names are reported by the engine with the list of
+            // Artifacts take a URI; a relative local path is made absolute, because tasks run
+            // in their own folders. Unknown names are reported by the engine with the list of
             // known inputs.
+            None if definitions.artifacts.contains_key(name) => Value::String(artifact_uri(text)),
             None => Value::String(text.to_string()),
         };
         if arguments.insert(name.to_string(), value).is_some() {
