@@ -44,6 +44,55 @@ pub fn run_summary(run: &RunRecord, tasks: &[TaskRecord]) -> String {
     out
 }
 
+/// Renders a table of runs, one line each: id, name, state, creation time and duration.
+pub fn run_table(runs: &[RunRecord]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<36}  {:<40}  {:<9}  {:<20}  DURATION",
+        "RUN ID", "NAME", "STATE", "CREATED"
+    );
+    for run in runs {
+        let _ = writeln!(
+            out,
+            "{:<36}  {:<40}  {:<9}  {:<20}  {}",
+            run.run_id,
+            truncate(&run.name, 40),
+            run.state.as_str(),
+            run.created_at.format("%Y-%m-%d %H:%M:%S"),
+            duration(run.started_at, run.finished_at)
+        );
+    }
+    out
+}
+
+/// Renders the `Parameters` section of a run's description: its arguments after defaults, or nothing
+/// when it has none.
+pub fn parameters_section(run: &RunRecord) -> String {
+    let mut out = String::new();
+    let Some(parameters) = run.parameters.get("parameters").and_then(Value::as_object) else {
+        return out;
+    };
+    if parameters.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\nParameters");
+    for (name, value) in parameters {
+        let _ = writeln!(out, "  {name} = {}", values::render_text(value));
+    }
+    out
+}
+
+/// Cuts `text` to `width` characters, ending a cut text with `…`.
+pub fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{kept}…")
+    }
+}
+
 /// Loops with more iterations than this are shown as counts, plus the tasks that did not
 /// succeed.
 const MAX_LISTED_ITERATIONS: usize = 20;
@@ -227,6 +276,15 @@ pub fn task_json(task: &TaskRecord) -> Value {
         "started_at": task.started_at.map(|t| t.to_rfc3339()),
         "finished_at": task.finished_at.map(|t| t.to_rfc3339()),
     })
+}
+
+/// Formats an RFC 3339 timestamp as the tables show times (`2024-01-01 12:00:00`, UTC), and
+/// returns other text as it is.
+pub fn timestamp_text(text: &str) -> String {
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(time) => time.with_timezone(&Utc).format("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => text.to_string(),
+    }
 }
 
 pub fn duration(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> String {

@@ -1,67 +1,19 @@
-//! The `weir` command line: runs compiled KFP pipelines and inspects runs in the state store.
+//! The `weir` command line: runs compiled KFP pipelines and inspects runs in the state store,
+//! or, with `--server URL`, does the same through a Weir server's KFP REST API.
 
+mod cli;
+mod client;
 mod commands;
 mod display;
 mod progress;
 mod setup;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
 
-#[derive(Debug, Parser)]
-#[command(name = "weir", version, about = "Runs compiled Kubeflow Pipelines (KFP v2) locally.")]
-struct Cli {
-    /// Folder for the state database, artifacts and logs.
-    /// [default: $XDG_DATA_HOME/weir or ~/.local/share/weir]
-    #[arg(long, global = true, env = "WEIR_DATA_DIR", value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-
-    /// Log filter for diagnostics on stderr (`warn`, `info`, `debug`, or a tracing filter).
-    #[arg(long, global = true, env = "WEIR_LOG", default_value = "warn", value_name = "FILTER")]
-    log: String,
-
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run a compiled pipeline in the foreground and print its outcome.
-    Run(commands::run::RunArgs),
-    /// Check a compiled pipeline and print its inputs, outputs and task graph.
-    Validate {
-        /// Compiled pipeline (YAML or JSON).
-        file: PathBuf,
-    },
-    /// List and inspect runs.
-    #[command(subcommand)]
-    Runs(RunsCommand),
-    /// Print a task's stdout and stderr.
-    Logs(commands::logs::LogsArgs),
-    /// Serve the Kubeflow Pipelines v2beta1 REST API and run the pipelines submitted to it.
-    Server(commands::server::ServerArgs),
-}
-
-#[derive(Debug, Subcommand)]
-enum RunsCommand {
-    /// List runs, newest first.
-    List(commands::runs::ListArgs),
-    /// Show a run: state, parameters, outputs and every task.
-    Get(RunRef),
-    /// Ask a running run to stop.
-    Cancel(RunRef),
-}
-
-#[derive(Debug, Args)]
-struct RunRef {
-    /// Run id, unique id prefix, or run name.
-    run: String,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
-}
+use crate::cli::{Cli, Command, RunsCommand};
+use crate::client::{Client, ClientError};
 
 fn main() -> ExitCode {
     // Die quietly when stdout is a closed pipe (`weir runs list | head`), as Unix tools do,
@@ -86,12 +38,27 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            // A request the server rejects exits 2 like any invalid input. A failure to reach
+            // the server, or an error of the server, exits 1.
+            let code = e.downcast_ref::<ClientError>().map_or(2, ClientError::exit_code);
+            ExitCode::from(code)
         }
     }
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(server) = cli.server.as_deref() {
+        if !matches!(cli.command, Command::Validate { .. } | Command::Server(_)) {
+            let client = Client::new(server)?;
+            return commands::remote::dispatch(&client, cli.command).await;
+        }
+        if matches!(cli.command, Command::Server(_)) {
+            anyhow::bail!(
+                "--server is the address of a server to send requests to, but `weir server` \
+                 starts a server. Choose its address with --bind"
+            );
+        }
+    }
     let data_dir = setup::data_dir(cli.data_dir);
     match cli.command {
         Command::Run(args) => commands::run::run(&data_dir, args).await,
@@ -101,7 +68,21 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs(RunsCommand::Cancel(r)) => {
             commands::runs::cancel(&data_dir, &r.run, r.json).await
         }
+        Command::Runs(RunsCommand::Retry(_)) => needs_server("weir runs retry"),
+        Command::Runs(RunsCommand::Archive(_)) => needs_server("weir runs archive"),
+        Command::Runs(RunsCommand::Unarchive(_)) => needs_server("weir runs unarchive"),
+        Command::Runs(RunsCommand::Delete(_)) => needs_server("weir runs delete"),
         Command::Logs(args) => commands::logs::logs(&data_dir, args).await,
+        Command::Pipelines(_) => needs_server("weir pipelines"),
+        Command::Experiments(_) => needs_server("weir experiments"),
         Command::Server(args) => commands::server::server(&data_dir, args).await,
     }
+}
+
+/// Rejects a command that exists only against a server.
+fn needs_server(command: &str) -> anyhow::Result<ExitCode> {
+    anyhow::bail!(
+        "`{command}` needs a server: pass --server URL (or set WEIR_SERVER), and start the \
+         server with `weir server`"
+    )
 }

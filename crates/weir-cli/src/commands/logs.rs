@@ -15,13 +15,13 @@ use crate::setup;
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Run id, unique id prefix, or run name.
-    run: String,
+    pub run: String,
     /// Task path (`for-loop-2/iteration-0/square`), task name, or task id. Without it, the
     /// run log (task starts and ends, retries, notes) is printed.
-    task: Option<String>,
+    pub task: Option<String>,
     /// Keep printing new output until the task finishes.
     #[arg(long, short)]
-    follow: bool,
+    pub follow: bool,
 }
 
 pub async fn logs(data_dir: &Path, args: LogsArgs) -> anyhow::Result<ExitCode> {

@@ -28,8 +28,8 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Environment variables that `weir` reads. The tests clear them so that the caller's shell
 /// cannot change the outcome.
-const WEIR_VARIABLES: [&str; 5] =
-    ["WEIR_DATA_DIR", "WEIR_LOG", "WEIR_PYTHON", "WEIR_CACHE", "RUST_LOG"];
+const WEIR_VARIABLES: [&str; 6] =
+    ["WEIR_DATA_DIR", "WEIR_LOG", "WEIR_PYTHON", "WEIR_CACHE", "WEIR_SERVER", "RUST_LOG"];
 
 /// A pipeline of two container tasks that print a text: `first` prints
 /// `said: <greeting>` and `second`, after it, prints `said: bye`. Caching is off.
