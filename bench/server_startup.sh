@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures `weir server`: time from process start to the first healthy answer, and resident
+# Measures `weir server`: time from process start to the first successful health check, and resident
 # memory once idle. Usage: bench/server_startup.sh [WEIR_BINARY] [REPS]
 # The binary defaults to the release build (cargo build --release -p weir-cli).
 set -euo pipefail
