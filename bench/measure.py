@@ -4,8 +4,9 @@ Stages (`--stages`, a comma list, run in the order given):
   compare    kfp.local (SubprocessRunner(use_venv=False)) and `weir run --json` on the same
              compiled fanout.yaml (21 tasks) and chain.yaml (10 tasks), REPS times, interleaved
   overhead   `weir run` on overhead_chain_200.yaml and overhead_chain_1.yaml, with the data
-             dir on disk and on tmpfs, interleaved with the spawn_loop baseline (the same
-             `sh -c true` spawned and waited for directly)
+             dir on disk and on tmpfs. The spawn_loop baseline (the same `sh -c true` spawned
+             and waited for directly, --spawns times) runs just before and just after each
+             200-task run.
   fanout10k  `weir run` on the 10,000-task ParallelFor: data dir on disk with `-q` and with
              `--json`, and on tmpfs with `-q`
   summary    results/summary.md from the .jsonl files
@@ -264,20 +265,31 @@ def expected_output(name, outputs):
 def stage_overhead(bench):
     chains = {n: os.path.join(HERE, f"overhead_chain_{n}.yaml") for n in (200, 1)}
     for rep in range(1, bench.args.reps + 1):
-        done = subprocess.run(
-            [bench.args.spawn_loop, str(bench.args.spawns), "sh", "-c", "true"],
-            capture_output=True, text=True, check=True, timeout=300,
-        )
-        spawn = json.loads(done.stdout)
-        bench.record("overhead", dict(tool="spawn_loop", rep=rep, argv=["sh", "-c", "true"],
-                                      loadavg_before=[round(x, 2) for x in os.getloadavg()],
-                                      **spawn))
         for fs in bench.data_roots:
-            for n, yaml_path in chains.items():
-                rec, _ = bench.run_weir(yaml_path, fs=fs)
-                ok = rec["rc"] == 0 and rec["state"] == "SUCCEEDED" and rec["tasks"] == n
-                bench.record("overhead", dict(tool="weir", pipeline=f"overhead_chain_{n}",
-                                              chain_length=n, rep=rep, ok=ok, **rec))
+            # The baseline brackets the 200-task run, so that load drift hits both alike.
+            before = spawn_baseline(bench)
+            rec, _ = bench.run_weir(chains[200], fs=fs)
+            after = spawn_baseline(bench)
+            ok = rec["rc"] == 0 and rec["state"] == "SUCCEEDED" and rec["tasks"] == 200
+            rec["spawn_mean_ms"] = round((before["mean_ms"] + after["mean_ms"]) / 2, 4)
+            rec["spawn_median_ms"] = round((before["median_ms"] + after["median_ms"]) / 2, 4)
+            rec["spawns"] = [before, after]
+            bench.record("overhead", dict(tool="weir", pipeline="overhead_chain_200",
+                                          chain_length=200, rep=rep, ok=ok, **rec))
+
+            rec, _ = bench.run_weir(chains[1], fs=fs)
+            ok = rec["rc"] == 0 and rec["state"] == "SUCCEEDED" and rec["tasks"] == 1
+            bench.record("overhead", dict(tool="weir", pipeline="overhead_chain_1",
+                                          chain_length=1, rep=rep, ok=ok, **rec))
+
+
+def spawn_baseline(bench):
+    """Time `sh -c true` spawned and waited for directly, --spawns times in a row."""
+    done = subprocess.run(
+        [bench.args.spawn_loop, str(bench.args.spawns), "sh", "-c", "true"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )
+    return json.loads(done.stdout)
 
 
 def stage_fanout10k(bench):
@@ -363,7 +375,7 @@ def main():
     ap.add_argument("--kfp-dir", required=True, help="folder with the kfp.local scripts")
     ap.add_argument("--reps", type=int, default=5, help="repetitions of compare and overhead")
     ap.add_argument("--reps-10k", type=int, default=3, help="repetitions of fanout10k")
-    ap.add_argument("--spawns", type=int, default=1000, help="spawns per spawn_loop run")
+    ap.add_argument("--spawns", type=int, default=200, help="spawns per spawn_loop run")
     ap.add_argument("--stages", default="compare,overhead,fanout10k,summary")
     ap.add_argument("--max-load", type=float, default=1.0,
                     help="wait before measuring until the 1-minute load average is this low")
@@ -384,13 +396,12 @@ def main():
             if os.path.exists(path):
                 os.remove(path)
         wait_for_quiet(args.max_load, args.load_wait)
-        info = machine_info(bench)
-        print("machine", json.dumps(info), flush=True)
-        with open(os.path.join(RESULTS, "machine.json"), "w") as f:
-            json.dump(dict(info, stages=measuring, reps=args.reps, reps_10k=args.reps_10k), f,
-                      indent=1)
     try:
         for stage in measuring:
+            info = dict(machine_info(bench), reps=args.reps, reps_10k=args.reps_10k)
+            print("machine", json.dumps(info), flush=True)
+            with open(os.path.join(RESULTS, f"machine-{stage}.json"), "w") as f:
+                json.dump(info, f, indent=1)
             globals()[f"stage_{stage}"](bench)
     finally:
         bench.cleanup()

@@ -9,13 +9,20 @@
 #   LOAD_WAIT=600 MAX_LOAD=1 bash bench/run.sh  # first wait up to 10 min for a quiet machine
 #   STAGES=summary bash bench/run.sh            # only rewrite results/summary.md
 #
-# Environment: REPS (repetitions of the compare and overhead stages, default 5), REPS_10K
-# (default 3), STAGES (comma list of compare,overhead,fanout10k,summary), BUILD_FROM (a git
-# ref to build from a `git archive` export; default: the working tree), KFP_DIR (kfp.local
-# scripts and compiled YAML, default /work/shared/bench/kfp-local), WEIR_VENV (the Python venv
-# that scripts/python_env.sh creates), CARGO_TARGET_DIR (default target/ in the checkout).
-# Needs cargo, rustc, python3 and git. The measuring step is stopped after MAX_SECONDS (default
-# 900) plus LOAD_WAIT seconds, and every process it starts after 300 s.
+# Environment:
+#   REPS          repetitions of the compare and overhead stages (default 5)
+#   REPS_10K      repetitions of the 10,000-task stage (default 3)
+#   STAGES        comma list of compare,overhead,fanout10k,summary (default: all)
+#   BUILD_FROM    git ref to build from a `git archive` export (default: the working tree)
+#   LOAD_WAIT     seconds to wait at most for the 1-minute load average to reach MAX_LOAD
+#                 (default 0); MAX_LOAD defaults to 1.0
+#   MAX_SECONDS   time limit of the measuring step after the wait (default 900); every
+#                 process it starts is stopped after 300 s
+#   KFP_DIR       folder with the kfp.local scripts (fanout.py, chain.py, common.py) and the
+#                 fanout.yaml and chain.yaml they compile (default /work/shared/bench/kfp-local)
+#   WEIR_VENV     Python venv that scripts/python_env.sh creates (default .venv)
+#   CARGO_TARGET_DIR  default target/ in the checkout
+# Needs cargo, rustc, python3 and git.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")

@@ -41,7 +41,9 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             Err(error) => {
-                eprintln!("spawn_loop: cannot start {program}: {error}");
+                eprintln!(
+                    "spawn_loop: failed to start {program}: {error}; check that it is on PATH"
+                );
                 return ExitCode::FAILURE;
             }
         }

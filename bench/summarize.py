@@ -14,7 +14,7 @@ GOAL_TASKS_PER_S = 300.0
 GOAL_PEAK_MB = 100.0
 
 
-def load(results, name):
+def load_records(results, name):
     path = os.path.join(results, f"{name}.jsonl")
     if not os.path.exists(path):
         return []
@@ -35,13 +35,15 @@ def load_range(runs):
     return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-"
 
 
-def met(ok):
+def goal_verdict(ok):
     return "**met**" if ok else "**not met**"
 
 
-def compare_section(runs):
+def compare_section(runs, machine):
     out = [
         "## Goal 1: the 21-task ParallelFor and the 10-task chain, kfp.local and weir",
+        "",
+        measured_line(machine),
         "",
         "Same compiled YAML for both tools. Process wall: the command end to end (kfp: "
         "`python fanout.py --venv 0`, which imports kfp, compiles and runs under "
@@ -58,23 +60,24 @@ def compare_section(runs):
     medians = {}
     for pipeline in ("fanout", "chain"):
         for tool in ("kfp.local", "weir"):
-            allr = [r for r in runs if r["pipeline"] == pipeline and r["tool"] == tool]
-            rs = [r for r in allr if r["ok"]]
-            if not allr:
+            all_runs = [r for r in runs if r["pipeline"] == pipeline and r["tool"] == tool]
+            ok_runs = [r for r in all_runs if r["ok"]]
+            if not all_runs:
                 continue
-            walls = [r["wall_s"] for r in rs]
-            tasks = rs[0]["tasks"] if rs else 0
+            walls = [r["wall_s"] for r in ok_runs]
+            tasks = ok_runs[0]["tasks"] if ok_runs else 0
             wall = median(walls)
             medians[(pipeline, tool)] = wall
-            call = median([r["pipeline_call_wall_s"] for r in rs if r.get("pipeline_call_wall_s")])
+            calls = [r["pipeline_call_wall_s"] for r in ok_runs if r.get("pipeline_call_wall_s")]
+            call = median(calls)
             call_text = f"{call:.2f}" if call == call else "-"
             out.append(
-                f"| {pipeline} | {tool} | {tasks} | {len(rs)}/{len(allr)} | {wall:.2f} "
+                f"| {pipeline} | {tool} | {tasks} | {len(ok_runs)}/{len(all_runs)} | {wall:.2f} "
                 f"| {wall / max(tasks, 1):.3f} | {call_text} "
-                f"| {median([r['self_cpu_s'] for r in rs]):.2f} "
-                f"| {median([r['children_cpu_s'] for r in rs]):.2f} "
-                f"| {median([r['peak_rss_self_mb'] for r in rs]):.0f} "
-                f"| {listing(walls)} | {load_range(allr)} |"
+                f"| {median([r['self_cpu_s'] for r in ok_runs]):.2f} "
+                f"| {median([r['children_cpu_s'] for r in ok_runs]):.2f} "
+                f"| {median([r['peak_rss_self_mb'] for r in ok_runs]):.0f} "
+                f"| {listing(walls)} | {load_range(all_runs)} |"
             )
     out.append("")
     for pipeline in ("fanout", "chain"):
@@ -87,17 +90,18 @@ def compare_section(runs):
 
 
 def overhead_section(runs, machine):
-    spawns = {r["rep"]: r for r in runs if r["tool"] == "spawn_loop"}
-    weir = {(r["rep"], r["chain_length"], r["data_fs"]): r
-            for r in runs if r["tool"] == "weir" and r["ok"]}
-    filesystems = sorted({r["data_fs"] for r in runs if r["tool"] == "weir"})
+    weir = {(r["rep"], r["chain_length"], r["data_fs"]): r for r in runs if r["ok"]}
+    filesystems = []
+    for r in runs:
+        if r["data_fs"] not in filesystems:
+            filesystems.append(r["data_fs"])
     rows, per_task, marginal, cpu_per_task = [], {}, {}, {}
     for fs in filesystems:
-        for rep in sorted(spawns):
+        for rep in sorted({r["rep"] for r in runs}):
             long_run, short_run = weir.get((rep, 200, fs)), weir.get((rep, 1, fs))
             if not long_run:
                 continue
-            spawn_ms = spawns[rep]["mean_ms"]
+            spawn_ms = long_run["spawn_mean_ms"]
             overhead = (long_run["wall_s"] * 1e3 - 200 * spawn_ms) / 200
             per_task.setdefault(fs, []).append(overhead)
             cpu = long_run["self_cpu_s"] * 1e3 / 200
@@ -109,16 +113,19 @@ def overhead_section(runs, machine):
                 marginal_text, short_text = f"{value:.2f}", f"{short_run['wall_s']:.3f}"
             rows.append(
                 f"| {fs_label(fs, machine)} | {rep} | {spawn_ms:.3f} "
-                f"| {spawns[rep]['median_ms']:.3f} | {long_run['wall_s']:.3f} | {short_text} "
+                f"| {long_run['spawn_median_ms']:.3f} | {long_run['wall_s']:.3f} | {short_text} "
                 f"| {overhead:.2f} | {marginal_text} | {long_run['self_cpu_s']:.2f} | {cpu:.2f} "
                 f"| {long_run['children_cpu_s']:.2f} | {long_run['loadavg_before'][0]:.1f} |"
             )
     out = [
         "## Goal 1: weir's own overhead per task",
         "",
+        measured_line(machine),
+        "",
         "A chain of 200 container tasks that each run `sh -c true` (`bench/overhead_chain_200"
         ".yaml`), so exactly one task runs at a time. Spawn: mean and median time for "
-        "`spawn_loop` to spawn and wait for `sh -c true` directly, 1000 times in a row. "
+        "`spawn_loop` to spawn and wait for `sh -c true` directly, 200 times in a row, "
+        "averaged over one loop just before and one just after the 200-task run. "
         "Overhead per task = (weir wall for 200 tasks - 200 x mean spawn) / 200; it includes "
         "weir's start-up (loading the YAML, creating the database) spread over the 200 tasks. "
         "Marginal = (wall(200) - wall(1)) / 199 - mean spawn, which excludes start-up. Own CPU: "
@@ -140,10 +147,17 @@ def overhead_section(runs, machine):
             f"{median(values):.2f} ms (all: {listing(values)}); median marginal "
             f"{median(marginal.get(fs, [])):.2f} ms; median weir CPU per task "
             f"{median(cpu_per_task[fs]):.2f} ms. Goal (at most {GOAL_OVERHEAD_MS:.0f} ms): "
-            f"{met(median(values) <= GOAL_OVERHEAD_MS)}."
+            f"{goal_verdict(median(values) <= GOAL_OVERHEAD_MS)}."
         )
     out.append("")
     return out
+
+
+def measured_line(machine):
+    if not machine:
+        return "No machine record for this stage."
+    return (f"Measured {machine.get('date')} with weir built from {machine.get('weir_build')}; "
+            f"load average (1, 5, 15 min) at the start {machine.get('loadavg')}.")
 
 
 def fs_label(fs, machine):
@@ -154,6 +168,8 @@ def fs_label(fs, machine):
 def fanout10k_section(runs, machine):
     out = [
         "## Goal 2: a 10,000-task ParallelFor of a trivial command",
+        "",
+        measured_line(machine),
         "",
         "`tests/pipelines/bench_fanout_10k.yaml`: each iteration runs `sh -c 'echo \"$0\"' "
         "<item>`, caching off, default parallelism (4 per core). Tasks/s = 10,000 / process "
@@ -172,31 +188,32 @@ def fanout10k_section(runs, machine):
         if (r["data_fs"], r["output"]) not in combos:
             combos.append((r["data_fs"], r["output"]))
     for fs, output in combos:
-        allr = [r for r in runs if r["data_fs"] == fs and r["output"] == output]
-        rs = [r for r in allr if r["ok"]]
-        if not rs:
-            out.append(f"| {fs_label(fs, machine)} | `{output}` | 0/{len(allr)} | failed "
+        all_runs = [r for r in runs if r["data_fs"] == fs and r["output"] == output]
+        ok_runs = [r for r in all_runs if r["ok"]]
+        if not ok_runs:
+            out.append(f"| {fs_label(fs, machine)} | `{output}` | 0/{len(all_runs)} | failed "
                        "| | | | | | | | | | |")
             continue
-        rate = median([r["tasks_per_s"] for r in rs])
-        peak = max(r["peak_rss_self_mb"] for r in rs)
-        cpu = median([r["self_cpu_s"] for r in rs])
+        rate = median([r["tasks_per_s"] for r in ok_runs])
+        peak = max(r["peak_rss_self_mb"] for r in ok_runs)
+        cpu = median([r["self_cpu_s"] for r in ok_runs])
         out.append(
-            f"| {fs_label(fs, machine)} | `{output}` | {len(rs)}/{len(allr)} "
-            f"| {median([r['wall_s'] for r in rs]):.2f} | {rate:.0f} | {peak:.1f} | {cpu:.2f} "
-            f"| {cpu * 1e3 / 10_000:.2f} | {median([r['children_cpu_s'] for r in rs]):.2f} "
-            f"| {listing([r['wall_s'] for r in rs])} "
-            f"| {listing([r['tasks_per_s'] for r in rs], '{:.0f}')} "
-            f"| {listing([r['peak_rss_self_mb'] for r in rs], '{:.1f}')} "
-            f"| {listing([r['maxrss_incl_children_mb'] for r in rs], '{:.1f}')} "
-            f"| {load_range(allr)} |"
+            f"| {fs_label(fs, machine)} | `{output}` | {len(ok_runs)}/{len(all_runs)} "
+            f"| {median([r['wall_s'] for r in ok_runs]):.2f} | {rate:.0f} | {peak:.1f} | {cpu:.2f} "
+            f"| {cpu * 1e3 / 10_000:.2f} | {median([r['children_cpu_s'] for r in ok_runs]):.2f} "
+            f"| {listing([r['wall_s'] for r in ok_runs])} "
+            f"| {listing([r['tasks_per_s'] for r in ok_runs], '{:.0f}')} "
+            f"| {listing([r['peak_rss_self_mb'] for r in ok_runs], '{:.1f}')} "
+            f"| {listing([r['maxrss_incl_children_mb'] for r in ok_runs], '{:.1f}')} "
+            f"| {load_range(all_runs)} |"
         )
+        fast_enough = rate >= GOAL_TASKS_PER_S and len(ok_runs) == len(all_runs)
         verdicts.append(
             f"- {fs_label(fs, machine)}, `{output}`: {rate:.0f} tasks/s, "
             f"throughput goal (at least {GOAL_TASKS_PER_S:.0f}/s) "
-            f"{met(rate >= GOAL_TASKS_PER_S and len(rs) == len(allr))}; peak {peak:.1f} MB "
+            f"{goal_verdict(fast_enough)}; peak {peak:.1f} MB "
             f"(largest of the runs), memory goal (at most {GOAL_PEAK_MB:.0f} MB) "
-            f"{met(peak <= GOAL_PEAK_MB)}."
+            f"{goal_verdict(peak <= GOAL_PEAK_MB)}."
         )
     out += ["", *verdicts, ""]
     return out
@@ -204,23 +221,24 @@ def fanout10k_section(runs, machine):
 
 def write_summary(results):
     """Write results/summary.md and return its path."""
-    machine = {}
-    path = os.path.join(results, "machine.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            machine = json.load(f)
+    machines = {}
+    for stage in ("compare", "overhead", "fanout10k"):
+        path = os.path.join(results, f"machine-{stage}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                machines[stage] = json.load(f)
+    any_machine = next(iter(machines.values()), {})
     lines = [
         "# Benchmark summary (generated by bench/summarize.py)",
         "",
-        f"Machine: {machine.get('nproc')} CPUs ({machine.get('cpu_model')}), "
-        f"{machine.get('mem_gib')} GiB RAM, Linux {machine.get('kernel')}; "
-        f"{machine.get('weir')} built from {machine.get('weir_build')}; kfp {machine.get('kfp')} on "
-        f"Python {machine.get('python')}; measured {machine.get('date')}, load average at "
-        f"start {machine.get('loadavg')}.",
+        f"Machine: {any_machine.get('nproc')} CPUs ({any_machine.get('cpu_model')}), "
+        f"{any_machine.get('mem_gib')} GiB RAM, Linux {any_machine.get('kernel')}; "
+        f"{any_machine.get('weir')}; kfp {any_machine.get('kfp')} on Python "
+        f"{any_machine.get('python')}.",
         "",
-        *compare_section(load(results, "compare")),
-        *overhead_section(load(results, "overhead"), machine),
-        *fanout10k_section(load(results, "fanout10k"), machine),
+        *compare_section(load_records(results, "compare"), machines.get("compare", {})),
+        *overhead_section(load_records(results, "overhead"), machines.get("overhead", {})),
+        *fanout10k_section(load_records(results, "fanout10k"), machines.get("fanout10k", {})),
     ]
     out = os.path.join(results, "summary.md")
     with open(out, "w") as f:
