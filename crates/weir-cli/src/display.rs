@@ -241,6 +241,29 @@ fn metric_lines(tasks: &[TaskRecord]) -> Vec<String> {
     lines
 }
 
+/// Writes [`run_json`] one task at a time, so a run of many tasks is never held as one JSON
+/// document in memory.
+pub fn write_run_json(
+    out: &mut impl std::io::Write,
+    run: &RunRecord,
+    tasks: &[TaskRecord],
+) -> std::io::Result<()> {
+    let mut head = run_json(run, &[]);
+    if let Some(fields) = head.as_object_mut() {
+        fields.remove("tasks");
+    }
+    let head = serde_json::to_string_pretty(&head)?;
+    // Reopen the object to append the task list: drop the closing brace.
+    let head = head.trim_end().strip_suffix('}').unwrap_or(&head).trim_end();
+    write!(out, "{head},\n  \"tasks\": [")?;
+    for (index, task) in tasks.iter().enumerate() {
+        let separator = if index == 0 { "\n" } else { ",\n" };
+        write!(out, "{separator}")?;
+        serde_json::to_writer(&mut *out, &task_json(task))?;
+    }
+    writeln!(out, "\n  ]\n}}")
+}
+
 pub fn run_json(run: &RunRecord, tasks: &[TaskRecord]) -> Value {
     let tasks: Vec<Value> = tasks.iter().map(task_json).collect();
     json!({

@@ -116,12 +116,14 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let _ = display_task.await;
 
     let tasks = engine.store().list_tasks(&finished.run_id).await?;
-    let text = if args.json {
-        format!("{}\n", serde_json::to_string_pretty(&display::run_json(&finished, &tasks))?)
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    // Write errors (a closed stdout) are ignored: the run's outcome is already stored.
+    let _ = if args.json {
+        display::write_run_json(&mut stdout, &finished, &tasks)
     } else {
-        display::run_summary(&finished, &tasks)
+        std::io::Write::write_all(&mut stdout, display::run_summary(&finished, &tasks).as_bytes())
     };
-    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
+    let _ = std::io::Write::flush(&mut stdout);
     Ok(match finished.state {
         State::Succeeded => ExitCode::SUCCESS,
         State::Canceled => ExitCode::from(130),
