@@ -44,7 +44,12 @@ pub fn open_engine(
     config: EngineConfig,
     executor: LocalExecutorOptions,
 ) -> anyhow::Result<Engine> {
-    let store = open_store(data_dir)?;
+    let path = data_dir.join(weir_store::sqlite::DB_FILE);
+    let store = SqliteStore::open(&path)
+        .with_context(|| format!("cannot open the state store {}", path.display()))?;
+    // A foreground run only writes; SQLite's own default cache (about 2 MB) is enough.
+    store.set_cache_size_kib(2000)?;
+    let store: Arc<dyn Store> = Arc::new(store);
     let executor = Arc::new(LocalExecutor::new(executor));
     Ok(Engine::new(store, executor, artifact_store(data_dir), config))
 }

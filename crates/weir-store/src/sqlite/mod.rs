@@ -115,6 +115,17 @@ impl SqliteStore {
         &self.location
     }
 
+    /// Sets the page cache size in KiB. A process that only writes runs and tasks (`weir run`)
+    /// gains nothing from the larger default, which is sized for catalog listings.
+    pub fn set_cache_size_kib(&self, kib: i64) -> Result<()> {
+        let kib = kib.max(64);
+        self.with_conn(|conn| {
+            // A negative cache_size is in KiB; `kib` is an integer, not text from input.
+            conn.execute_batch(&format!("PRAGMA cache_size = -{kib};"))
+                .map_err(backend(format_args!("setting the cache size of {}", self.location)))
+        })
+    }
+
     /// Reads the schema version stored in the database.
     pub fn schema_version(&self) -> Result<i64> {
         self.with_conn(migrations::schema_version)
