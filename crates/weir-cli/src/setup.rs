@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use weir_artifacts::LocalArtifactStore;
 use weir_engine::{Engine, EngineConfig};
 use weir_executor::local::{LocalExecutor, LocalExecutorOptions};
@@ -52,4 +52,16 @@ pub fn open_engine(
     let store: Arc<dyn Store> = Arc::new(store);
     let executor = Arc::new(LocalExecutor::new(executor));
     Ok(Engine::new(store, executor, artifact_store(data_dir), config))
+}
+
+/// Reads the global cache switch `WEIR_CACHE` (`on` or `off`; default on).
+pub fn caching_enabled_globally() -> anyhow::Result<bool> {
+    match std::env::var("WEIR_CACHE") {
+        Err(_) => Ok(true),
+        Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "" | "on" | "1" | "true" => Ok(true),
+            "off" | "0" | "false" => Ok(false),
+            _ => bail!("invalid WEIR_CACHE={value:?}; use on or off"),
+        },
+    }
 }

@@ -74,7 +74,7 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
 
     let mut config =
-        EngineConfig { caching: caching_enabled_globally()?, ..EngineConfig::default() };
+        EngineConfig { caching: setup::caching_enabled_globally()?, ..EngineConfig::default() };
     if let Some(n) = args.parallelism {
         if n == 0 {
             bail!("--parallelism must be at least 1");
@@ -158,18 +158,6 @@ fn check_python(python: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Reads the global cache switch `WEIR_CACHE` (`on` or `off`; default on).
-fn caching_enabled_globally() -> anyhow::Result<bool> {
-    match std::env::var("WEIR_CACHE") {
-        Err(_) => Ok(true),
-        Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
-            "" | "on" | "1" | "true" => Ok(true),
-            "off" | "0" | "false" => Ok(false),
-            _ => bail!("invalid WEIR_CACHE={value:?}; use on or off"),
-        },
-    }
 }
 
 /// Ctrl-C, SIGTERM or SIGHUP cancels the run: tasks get SIGTERM and the run is recorded as

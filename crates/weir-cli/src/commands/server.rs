@@ -10,6 +10,8 @@ use clap::Args;
 use weir_executor::local::LocalExecutorOptions;
 use weir_server::{Server, ServerConfig};
 
+use crate::setup;
+
 #[derive(Debug, Args)]
 pub struct ServerArgs {
     /// Address to listen on, as HOST:PORT; port 0 picks a free port.
@@ -25,7 +27,7 @@ pub struct ServerArgs {
 
 pub async fn server(data_dir: &Path, args: ServerArgs) -> anyhow::Result<ExitCode> {
     let mut config = ServerConfig::new(args.bind, data_dir);
-    config.engine.caching = caching_enabled_globally()?;
+    config.engine.caching = setup::caching_enabled_globally()?;
     if let Some(n) = args.parallelism {
         if n == 0 {
             bail!("--parallelism must be at least 1");
@@ -42,18 +44,6 @@ pub async fn server(data_dir: &Path, args: ServerArgs) -> anyhow::Result<ExitCod
     );
     server.serve(shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Reads the global cache switch `WEIR_CACHE` (`on` or `off`; default on), as `weir run` does.
-fn caching_enabled_globally() -> anyhow::Result<bool> {
-    match std::env::var("WEIR_CACHE") {
-        Err(_) => Ok(true),
-        Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
-            "" | "on" | "1" | "true" => Ok(true),
-            "off" | "0" | "false" => Ok(false),
-            _ => bail!("invalid WEIR_CACHE={value:?}; use on or off"),
-        },
-    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.
