@@ -60,7 +60,7 @@ pub struct RunRequest {
     pub pipeline: Pipeline,
     /// Run arguments by root input name; checked and converted by [`Engine::submit`].
     pub arguments: BTreeMap<String, Value>,
-    /// Run name; defaults to `<pipeline name>-<UTC timestamp>`.
+    /// Run name; defaults to `<pipeline name>-<UTC timestamp>-<first 8 characters of the id>`.
     pub name: Option<String>,
     /// Per-run cache switch (the global and per-task switches also apply).
     pub enable_caching: bool,

@@ -23,7 +23,7 @@ pub struct RunArgs {
     /// Pipeline argument as NAME=VALUE; repeat for several. Lists and dicts are JSON.
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Run name [default: <pipeline name>-<UTC timestamp>].
+    /// Run name [default: <pipeline name>-<UTC timestamp>-<first 8 characters of the run id>].
     #[arg(long)]
     pub name: Option<String>,
     /// Experiment of the run, by name; it is created when missing [default: Default]
