@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use weir_spec::values;
 use weir_store::{RunRecord, State, TaskKind, TaskRecord};
 
-/// The outcome of a run: state, tasks with durations, outputs, metrics and artifacts.
+/// Renders the outcome of a run: state, tasks with durations, outputs, metrics and artifacts.
 pub fn run_summary(run: &RunRecord, tasks: &[TaskRecord]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Run       {} ({})", run.name, run.run_id);
@@ -97,7 +97,7 @@ pub fn truncate(text: &str, width: usize) -> String {
 /// succeed.
 const MAX_LISTED_ITERATIONS: usize = 20;
 
-/// One line per task with state, attempts and duration; large loops are summarized.
+/// Renders one line per task with state, attempts and duration, and summarizes large loops.
 pub fn task_table(tasks: &[TaskRecord]) -> String {
     let big_loops = big_loops(tasks);
     let inside_big_loop =

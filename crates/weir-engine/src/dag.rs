@@ -202,8 +202,8 @@ pub(crate) fn child_path(parent: &str, key: &str) -> String {
     }
 }
 
-/// A DAG fails when any task failed, is canceled when a task was canceled and none failed,
-/// and succeeds otherwise.
+/// Summarizes a DAG: it fails when any task failed, is canceled when a task was canceled and
+/// none failed, and succeeds otherwise.
 fn summarize(done: &HashMap<String, NodeResult>) -> NodeResult {
     let mut failed: Vec<(&String, &NodeResult)> =
         done.iter().filter(|(_, r)| r.state == State::Failed).collect();

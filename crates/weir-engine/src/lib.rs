@@ -5,7 +5,7 @@
 //! conditions, expands loops, and hands container tasks to an [`Executor`]. Every task state
 //! change is written to the [`Store`] before the engine acts on it.
 //!
-//! The engine knows no HTTP and starts no processes itself: executors do that.
+//! The engine uses no HTTP and starts no processes itself, because executors do that.
 
 mod bind;
 mod cache;
@@ -89,7 +89,7 @@ impl RunRequest {
     }
 }
 
-/// A task state change, sent to whoever watches a run (the progress display, later the UI).
+/// A task state change, sent to the watchers of a run (the progress display, later the UI).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskEvent {
     pub task_id: String,

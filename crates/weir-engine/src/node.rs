@@ -172,9 +172,9 @@ async fn run_loop(
     ctx.log.write(&format!("loop {} started with {} iterations", spec.path, items.len()));
 
     let limit = spec.task.iterator_policy.as_ref().map(|p| p.parallelism_limit).unwrap_or(0);
-    // Without a limit, keep a bounded window of iterations in flight so a 10,000-item loop
-    // does not hold 10,000 pending iterations in memory; the engine's task limiter bounds
-    // the processes anyway.
+    // Without a limit, keep a bounded window of iterations in flight, so a 10,000-item loop
+    // does not keep 10,000 pending iterations in memory. The engine's task limiter bounds the
+    // processes anyway.
     let window =
         if limit > 0 { limit as usize } else { ctx.engine.config.max_parallel_tasks.max(1) * 4 };
     let permits = Arc::new(Semaphore::new(window));

@@ -203,7 +203,7 @@ fn constant_value(constant: Option<&Value>, legacy: Option<&Value>) -> Option<Va
     legacy.get("doubleValue").or_else(|| legacy.get("double_value")).cloned()
 }
 
-/// The `PipelineTaskFinalStatus` struct an exit task receives.
+/// Builds the `PipelineTaskFinalStatus` struct an exit task receives.
 fn final_status_value(producer: &str, result: &NodeResult, status: &StatusContext<'_>) -> Value {
     let error = match (&result.error, result.state) {
         (_, State::Succeeded) | (_, State::Skipped) => json!({}),

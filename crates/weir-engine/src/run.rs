@@ -187,7 +187,7 @@ async fn watch_cancel_requests(engine: Engine, run_id: String, cancel: Cancellat
     }
 }
 
-/// Whether the platform spec asks for a pipeline workspace (`pipelineConfig.workspace`).
+/// Returns whether the platform spec requests a pipeline workspace (`pipelineConfig.workspace`).
 fn has_workspace(platform_spec: Option<&Value>) -> bool {
     platform_spec
         .and_then(|p| p.pointer("/platforms/kubernetes/pipelineConfig/workspace"))

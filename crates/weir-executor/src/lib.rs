@@ -1,6 +1,6 @@
 //! Runs one container task of a KFP pipeline.
 //!
-//! The [`protocol`] module holds the executor input and output types, [`placeholders`] turns a
+//! The [`protocol`] module contains the executor input and output types, [`placeholders`] turns a
 //! container spec into an argv, [`outputs`] collects what a finished task wrote, and
 //! [`local::LocalExecutor`] runs the argv as a local process. Executors are the only part of
 //! Weir that starts processes (or, later, pods); they know nothing of DAGs or the state store.
@@ -46,7 +46,7 @@ pub struct TaskLaunch {
     pub timeout: Option<Duration>,
 }
 
-/// How an attempt ended.
+/// Outcome of one attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskOutcome {
     Succeeded(TaskOutputs),
@@ -69,7 +69,7 @@ pub enum TaskOutcome {
 pub trait Executor: Send + Sync + 'static {
     async fn run(&self, launch: TaskLaunch, cancel: CancellationToken) -> TaskOutcome;
 
-    /// A note for the run log about how this executor treats `image`, such as "not pulled".
+    /// Returns a note for the run log on how this executor treats `image`, such as "not pulled".
     fn image_note(&self, _image: &str) -> Option<String> {
         None
     }

@@ -112,7 +112,7 @@ impl LocalExecutor {
         }
     }
 
-    /// Whether the interpreter that runs Python components can import kfp (checked once).
+    /// Returns whether the interpreter that runs Python components can import kfp (checked once).
     async fn kfp_installed(&self) -> bool {
         let python = self.options.python.clone().unwrap_or_else(|| "python3".into());
         *self

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use weir_spec::ArtifactTypeSchema;
 
-/// One artifact as the executor sees it (`RuntimeArtifact`).
+/// One artifact as the executor receives it (`RuntimeArtifact`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuntimeArtifact {
     #[serde(default)]
@@ -50,7 +50,7 @@ pub struct Outputs {
     pub parameters: BTreeMap<String, OutputParameter>,
     #[serde(default)]
     pub artifacts: BTreeMap<String, ArtifactList>,
-    /// Where the task may write its `ExecutorOutput` JSON.
+    /// Path where the task may write its `ExecutorOutput` JSON.
     #[serde(default)]
     pub output_file: String,
 }

@@ -1,7 +1,7 @@
 //! Compiled KFP v2 pipeline specs: the typed model, the loader for YAML, JSON and
 //! PipelineJob-wrapped files, and the validator that checks every reference.
 //!
-//! This crate knows no database, process or network: it turns text into a checked
+//! This crate uses no database, process or network. It turns text into a checked
 //! [`Pipeline`] or into a list of [`Problem`]s that each name the offending field. It also holds
 //! the value rules shared by the CLI and the engine: CEL evaluation ([`cel`]), parameter value
 //! parsing and rendering ([`values`]) and the text summary of a pipeline ([`describe`]).

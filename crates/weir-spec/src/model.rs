@@ -283,7 +283,7 @@ pub struct TaskInputs {
     pub artifacts: BTreeMap<String, TaskInputArtifact>,
 }
 
-/// Where a task input parameter's value comes from (one of the `kind` fields is set).
+/// Source of a task input parameter's value (one of the `kind` fields is set).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskInputParameter {
@@ -434,7 +434,8 @@ pub struct RetryPolicy {
     pub backoff_max_duration: Option<String>,
 }
 
-/// How a component runs: a container, an importer, or (unsupported) a resolver or custom job.
+/// Implementation of a component: a container, an importer, or (unsupported) a resolver or
+/// custom job.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutorSpec {

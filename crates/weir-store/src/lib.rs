@@ -2,7 +2,7 @@
 //!
 //! [`Store`] is the interface the engine, the command line and (later) the API server use;
 //! [`sqlite::SqliteStore`] is the default backend. A PostgreSQL backend implements the same
-//! trait. The store knows no pipeline semantics: specs, inputs and outputs are JSON it keeps.
+//! trait. The store has no pipeline semantics, because specs, inputs and outputs are JSON it keeps.
 
 pub mod catalog;
 pub mod model;

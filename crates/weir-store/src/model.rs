@@ -35,7 +35,7 @@ impl State {
         }
     }
 
-    /// Whether no further state change follows.
+    /// Returns whether no further state change follows.
     pub fn is_final(self) -> bool {
         matches!(self, State::Succeeded | State::Skipped | State::Failed | State::Canceled)
     }
@@ -64,7 +64,7 @@ impl FromStr for State {
     }
 }
 
-/// What the engine needs to start a run.
+/// Fields the engine needs to start a run.
 #[derive(Debug, Clone)]
 pub struct NewRun {
     pub run_id: String,

@@ -79,6 +79,7 @@ pub async fn cancel(data_dir: &Path, run: &str, json: bool) -> anyhow::Result<Ex
         EngineConfig::default(),
     );
     let mut run = engine.request_cancel(&found.run_id).await?;
+
     // The process running the run notices the request within a second. If it never does, it
     // has died, and the run is marked canceled here so it does not stay CANCELING.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -86,6 +87,7 @@ pub async fn cancel(data_dir: &Path, run: &str, json: bool) -> anyhow::Result<Ex
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         run = engine.store().get_run(&run.run_id).await?;
     }
+
     if run.state == State::Canceling {
         let reason = "run was canceled; the process running it did not respond, so tasks it \
                       started may still be running";
