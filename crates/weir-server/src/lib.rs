@@ -68,10 +68,18 @@ impl ServerConfig {
 pub enum ServerError {
     #[error("cannot open the state store {path}: {source}")]
     Store { path: String, source: StoreError },
+    #[error("cannot open the tracking store {path}: {source}")]
+    Tracking { path: String, source: weir_tracking::TrackingError },
     #[error("cannot listen on {addr}: {source}. Choose another address with --bind")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("the HTTP server failed: {0}")]
     Serve(std::io::Error),
+}
+
+/// Returns the folder that holds the tracking server's artifacts (`mlflow-artifacts:/` URIs)
+/// inside a data folder.
+pub fn tracking_artifact_root(data_dir: &Path) -> PathBuf {
+    data_dir.join("artifacts").join("mlflow")
 }
 
 /// A server whose address is bound and whose store is open, ready to serve.
@@ -95,6 +103,12 @@ impl Server {
             .local_addr()
             .map_err(|source| ServerError::Bind { addr: config.bind, source })?;
 
+        let tracking =
+            weir_tracking::Tracking::open(&db_path, tracking_artifact_root(&config.data_dir))
+                .map_err(|source| ServerError::Tracking {
+                    path: db_path.display().to_string(),
+                    source,
+                })?;
         let artifacts = LocalArtifactStore::new(config.data_dir.join("artifacts"));
         let executor = Arc::new(LocalExecutor::new(config.executor.clone()));
         let engine_store: Arc<dyn Store> = store.clone();
@@ -107,6 +121,7 @@ impl Server {
             runs,
             scheduler_wake: Arc::new(Notify::new()),
             data_dir: config.data_dir.clone(),
+            tracking,
         });
         Ok(Server { listener, addr, state })
     }

@@ -1,5 +1,5 @@
-//! [`AppState`], what every handler shares: the store, the engine, the runs manager and the
-//! scheduler's wake-up signal.
+//! [`AppState`], what every handler shares: the store, the engine, the runs manager, the
+//! scheduler's wake-up signal and the tracking store.
 
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -21,6 +21,8 @@ pub struct Shared {
     /// Wakes the scheduler after a recurring run is created, enabled, disabled or deleted.
     pub scheduler_wake: Arc<Notify>,
     pub data_dir: PathBuf,
+    /// The MLflow-compatible tracking store served next to the KFP API.
+    pub tracking: weir_tracking::TrackingState,
 }
 
 impl AppState {

@@ -27,7 +27,7 @@ use crate::state::AppState;
 /// Prefix of every API path.
 pub const API_PREFIX: &str = "/apis/v2beta1";
 
-/// Builds the router of every endpoint.
+/// Builds the router of every endpoint: the KFP API and the MLflow tracking API.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/healthz", get(healthz::get))
@@ -68,12 +68,14 @@ pub fn router(state: AppState) -> Router {
         )
         .method_not_allowed_fallback(method_not_allowed);
 
+    let tracking = weir_tracking::router(state.tracking.clone());
     Router::new()
         .nest(API_PREFIX, api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(pipelines::MAX_UPLOAD_BYTES))
-        .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+        .merge(tracking)
+        .layer(axum::middleware::from_fn(log_request))
 }
 
 /// Builds a list response: `{<key>: [...], "total_size": n, "next_page_token": "..."}`.

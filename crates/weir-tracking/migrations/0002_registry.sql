@@ -1,0 +1,1 @@
+-- Model registry tables: written with the registry handlers.

@@ -1,0 +1,1 @@
+-- Logged model (MLflow 3) tables: written with the logged-model handlers.
