@@ -17,12 +17,16 @@ them (`packages_to_install` is empty), so the Python that runs a task must
 already have them. On a cluster that means an image with scikit-learn in
 place of `python:3.11`.
 
-MLflow: when the environment variable `MLFLOW_TRACKING_URI` is set, training
-logs its parameters and per-epoch metrics to an MLflow run, evaluation logs
-the test accuracy to the same run, and registration creates a model version
-in the MLflow model registry. The run goes to the experiment named by
-MLFLOW_EXPERIMENT_NAME, or to MLflow's default experiment. When
-MLFLOW_TRACKING_URI is unset, no task imports mlflow.
+MLflow: Weir gives every task MLFLOW_TRACKING_URI, the address of its own
+MLflow-compatible tracking server, and tags that name the Weir run and task.
+Training logs its parameters and per-epoch metrics to an MLflow run and logs
+the fitted pipeline as an MLflow scikit-learn model; evaluation logs the test
+accuracy to the same run; registration registers that model as a new version
+of `model_name` in the model registry and points the `champion` alias at it,
+so `mlflow.pyfunc.load_model("models:/digits-mlp@champion")` loads it. The
+run goes to the experiment named by MLFLOW_EXPERIMENT_NAME, or to MLflow's
+default experiment. Where MLFLOW_TRACKING_URI is unset (another runner), no
+task imports mlflow.
 
 Caching is left on (the SDK default) except for `register-model`, so each
 run that reaches the threshold registers a new version. A cached
@@ -95,13 +99,11 @@ def train_model(
     Pixel values are scaled to [0, 1] by a MinMaxScaler that is saved with
     the classifier as one scikit-learn Pipeline, so the model takes raw CSV
     rows. The training loss and accuracy of every epoch are printed and, when
-    MLFLOW_TRACKING_URI is set, logged to MLflow with the epoch as step. The
-    MLflow run also stores the model file as `model/model.joblib`.
+    MLFLOW_TRACKING_URI is set, logged to MLflow with the epoch as step, and
+    the fitted pipeline is logged as an MLflow scikit-learn model.
     """
     import contextlib
     import os
-    import shutil
-    import tempfile
 
     import joblib
     import numpy as np
@@ -125,6 +127,7 @@ def train_model(
     run_context = contextlib.nullcontext()
     if os.environ.get("MLFLOW_TRACKING_URI"):
         import mlflow
+        import mlflow.sklearn
 
         # Leaving the block ends the run, as FAILED if an exception escapes.
         run_context = mlflow.start_run()
@@ -157,13 +160,14 @@ def train_model(
         model.metadata["train_accuracy"] = accuracy
 
         if mlflow is not None:
-            # MLflow's registry rejects a local model source outside the run's
-            # artifact directory, so the model file is also logged to the run.
-            with tempfile.TemporaryDirectory() as staging:
-                staged = os.path.join(staging, "model.joblib")
-                shutil.copyfile(model.path, staged)
-                mlflow.log_artifact(staged, artifact_path="model")
+            # Listing the requirements skips MLflow's slower inference of them.
+            logged = mlflow.sklearn.log_model(
+                Pipeline([("scale", scaler), ("mlp", classifier)]),
+                name="model",
+                pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+            )
             model.metadata["mlflow_run_id"] = mlflow.active_run().info.run_id
+            model.metadata["mlflow_model_uri"] = logged.model_uri
 
 
 @dsl.component(base_image=BASE_IMAGE)
@@ -216,10 +220,9 @@ def register_model(
     """Register the model and describe the registration in a JSON artifact.
 
     The model version comes from, in order of preference:
-    * the MLflow model registry, when MLFLOW_TRACKING_URI is set: a new
-      version of `model_name` whose source is the copy of the model that
-      training stored in its MLflow run (the model artifact's URI if
-      training logged no run);
+    * the MLflow model registry, when MLFLOW_TRACKING_URI is set and training
+      logged an MLflow model: a new version of `model_name` made from that
+      model, which the `champion` alias then points at;
     * `registry_dir`, when it is not empty: the model file is copied to
       `<registry_dir>/<model_name>/<version>/model.joblib`, with the version
       one above the highest existing one;
@@ -234,29 +237,16 @@ def register_model(
         "model_uri": model.uri,
         "accuracy": accuracy,
     }
-    if os.environ.get("MLFLOW_TRACKING_URI"):
+    model_uri = model.metadata.get("mlflow_model_uri")
+    if os.environ.get("MLFLOW_TRACKING_URI") and model_uri:
         import mlflow
-        from mlflow.exceptions import MlflowException
 
-        client = mlflow.MlflowClient()
-        try:
-            client.create_registered_model(model_name)
-        except MlflowException as error:
-            if error.error_code != "RESOURCE_ALREADY_EXISTS":
-                raise
-        # MLflow's registry rejects a local model source outside the run's
-        # artifact directory, where training logged a copy of the model.
-        run_id = model.metadata.get("mlflow_run_id")
-        if run_id:
-            source = client.get_run(run_id).info.artifact_uri + "/model"
-        else:
-            source = model.uri
-        version = client.create_model_version(
-            name=model_name,
-            source=source,
-            run_id=run_id,
+        version = mlflow.register_model(
+            model_uri,
+            model_name,
             tags={"accuracy": str(accuracy), "kfp_model_uri": model.uri},
         )
+        mlflow.MlflowClient().set_registered_model_alias(model_name, "champion", version.version)
         record.update(registry="mlflow", version=int(version.version))
         record["registered_uri"] = f"models:/{model_name}/{version.version}"
     elif registry_dir:

@@ -7,6 +7,7 @@ mod commands;
 mod display;
 mod progress;
 mod setup;
+mod tracking;
 
 use std::process::ExitCode;
 

@@ -17,6 +17,7 @@ use crate::cache;
 use crate::node::NodeSpec;
 use crate::record::{Node, SharedCtx};
 use crate::resolve::{NodeResult, Scope};
+use crate::tracking_env::{tracking_env, TaskIdentity};
 
 pub(crate) async fn run_container(
     ctx: SharedCtx,
@@ -119,7 +120,16 @@ pub(crate) async fn run_container(
             executor_input: executor_input.clone(),
             output_parameter_types: output_types.clone(),
             context: placeholder_ctx.clone(),
-            env: Vec::new(),
+            env: tracking_env(
+                ctx.engine.config.tracking_uri.as_deref(),
+                &container,
+                &TaskIdentity {
+                    run_id: &ctx.run_id,
+                    task_id: node.id(),
+                    task_name: &spec.key,
+                    task_path: &spec.path,
+                },
+            ),
             task_root: task_root.clone(),
             log_path: log_path.clone(),
             timeout,

@@ -17,6 +17,7 @@ mod record;
 mod resolve;
 mod run;
 mod runlog;
+pub mod tracking_env;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +41,9 @@ pub struct EngineConfig {
     pub default_task_timeout: Option<Duration>,
     /// Interval at which a running run checks the store for a cancel request.
     pub cancel_poll_interval: Duration,
+    /// MLflow tracking server given to every task as `MLFLOW_TRACKING_URI`, with tags that
+    /// name the run and task in `MLFLOW_RUN_CONTEXT` ([`tracking_env`]). `None` sets neither.
+    pub tracking_uri: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +54,7 @@ impl Default for EngineConfig {
             max_parallel_tasks: cores * 4,
             default_task_timeout: None,
             cancel_poll_interval: Duration::from_millis(500),
+            tracking_uri: None,
         }
     }
 }

@@ -82,6 +82,20 @@ pub fn tracking_artifact_root(data_dir: &Path) -> PathBuf {
     data_dir.join("artifacts").join("mlflow")
 }
 
+/// Returns the tracking URI that tasks on this machine use to reach a server bound to `addr`:
+/// an unspecified address (`0.0.0.0`, `::`) becomes the loopback address.
+pub fn tracking_uri_for(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    format!("http://{addr}")
+}
+
 /// A server whose address is bound and whose store is open, ready to serve.
 pub struct Server {
     listener: TcpListener,
@@ -112,7 +126,9 @@ impl Server {
         let artifacts = LocalArtifactStore::new(config.data_dir.join("artifacts"));
         let executor = Arc::new(LocalExecutor::new(config.executor.clone()));
         let engine_store: Arc<dyn Store> = store.clone();
-        let engine = Engine::new(engine_store, executor, artifacts, config.engine.clone());
+        let mut engine_config = config.engine.clone();
+        engine_config.tracking_uri.get_or_insert_with(|| tracking_uri_for(addr));
+        let engine = Engine::new(engine_store, executor, artifacts, engine_config);
         let catalog: Arc<dyn CatalogStore> = store;
         let runs = RunsManager::new(engine.clone(), catalog.clone());
         let state = AppState::new(Shared {

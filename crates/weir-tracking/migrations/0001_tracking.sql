@@ -49,6 +49,9 @@ CREATE TABLE tracking_run_tags (
     PRIMARY KEY (run_key, key)
 ) WITHOUT ROWID;
 
+-- Finds runs by tag value, such as the runs a Weir run's tasks made (`weir.run_id`).
+CREATE INDEX tracking_run_tags_by_value ON tracking_run_tags (key, value);
+
 -- Every logged point. NaN is stored as value 0 with is_nan = 1, because a primary key column
 -- cannot hold NULL; the exact same point logged twice is kept once.
 CREATE TABLE tracking_metrics (

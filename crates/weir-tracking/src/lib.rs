@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod experiments;
 pub mod fields;
+pub mod links;
 pub mod logged_models;
 pub mod registry;
 pub mod runs;

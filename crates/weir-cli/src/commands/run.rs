@@ -14,6 +14,7 @@ use weir_executor::local::LocalExecutorOptions;
 use weir_spec::{values, Pipeline};
 use weir_store::State;
 
+use crate::tracking::{self, EmbeddedTracking};
 use crate::{display, progress, setup};
 
 #[derive(Debug, Args)]
@@ -53,6 +54,11 @@ pub struct RunArgs {
     /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,
+    /// MLflow tracking server for the tasks, given to them as MLFLOW_TRACKING_URI [default: a
+    /// tracking server inside this weir process, which keeps its data in the data folder]
+    /// (local runs only; a server gives tasks its own address).
+    #[arg(long, env = "MLFLOW_TRACKING_URI", value_name = "URI")]
+    pub tracking_uri: Option<String>,
 }
 
 pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -91,6 +97,17 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(python) = &args.python {
         check_python(python)?;
     }
+    let embedded = match &args.tracking_uri {
+        Some(uri) => {
+            config.tracking_uri = Some(uri.clone());
+            None
+        }
+        None => {
+            let embedded = EmbeddedTracking::start(data_dir).await?;
+            config.tracking_uri = Some(embedded.uri.clone());
+            Some(embedded)
+        }
+    };
     let executor = LocalExecutorOptions { python: args.python.clone(), ..Default::default() };
     let engine = setup::open_engine(data_dir, config, executor)?;
 
@@ -123,6 +140,12 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         std::io::Write::write_all(&mut stdout, display::run_summary(&finished, &tasks).as_bytes())
     };
+    if let Some(embedded) = embedded {
+        if !args.json {
+            let _ = tracking::print_links(&mut stdout, &embedded.state, &finished.run_id).await;
+        }
+        embedded.stop().await;
+    }
     let _ = std::io::Write::flush(&mut stdout);
     Ok(match finished.state {
         State::Succeeded => ExitCode::SUCCESS,

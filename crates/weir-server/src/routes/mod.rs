@@ -10,6 +10,7 @@ pub mod healthz;
 pub mod pipelines;
 pub mod recurring_runs;
 pub mod runs;
+pub mod tracking_links;
 
 use std::time::Instant;
 
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{run_id}/nodes/{node_id}/artifacts/{artifact}", get(artifacts::read_artifact))
         .route("/runs/{run_id}/tasks/{task_id}/logs", get(artifacts::task_log))
         .route("/runs/{run_id}/logs", get(artifacts::run_log))
+        .route("/runs/{run_id}/mlflow-runs", get(tracking_links::list))
         .route("/recurringruns", get(recurring_runs::list).post(recurring_runs::create))
         .route(
             "/recurringruns/{recurring_run_id}",

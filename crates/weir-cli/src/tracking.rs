@@ -1,0 +1,77 @@
+//! The tracking server of a foreground run: `weir run` serves the MLflow API on a free
+//! loopback port for as long as the run lasts, so tasks that call `mlflow` log to the same data
+//! folder that `weir server` later serves. Afterwards [`print_links`] lists the tracking runs
+//! the run's tasks made.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use weir_tracking::{Tracking, TrackingState};
+
+/// A tracking server serving on a background task until [`EmbeddedTracking::stop`].
+pub struct EmbeddedTracking {
+    pub state: TrackingState,
+    pub uri: String,
+    stop: CancellationToken,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl EmbeddedTracking {
+    /// Opens the tracking store in the data folder and serves it on `127.0.0.1:<free port>`.
+    pub async fn start(data_dir: &Path) -> anyhow::Result<EmbeddedTracking> {
+        let db_path = data_dir.join(weir_store::sqlite::DB_FILE);
+        let state = Tracking::open(&db_path, weir_server::tracking_artifact_root(data_dir))
+            .with_context(|| format!("cannot open the tracking store {}", db_path.display()))?;
+        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .context("cannot open a local port for the run's tracking server")?;
+        let addr = listener.local_addr().context("cannot read the tracking server's port")?;
+        let uri = weir_server::tracking_uri_for(addr);
+        let stop = CancellationToken::new();
+        let shutdown = stop.clone();
+        let app = weir_tracking::router(state.clone());
+        let handle = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "The run's tracking server failed.");
+            }
+        });
+        tracing::debug!(%uri, "Tracking server of the run started.");
+        Ok(EmbeddedTracking { state, uri, stop, handle })
+    }
+
+    /// Stops serving and waits for open requests to finish.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.handle.await;
+        tracing::debug!(uri = %self.uri, "Tracking server of the run stopped.");
+    }
+}
+
+/// Writes the tracking runs that the Weir run's tasks made, one line each. Writes nothing when there are none.
+pub async fn print_links(
+    out: &mut impl std::io::Write,
+    tracking: &Tracking,
+    weir_run_id: &str,
+) -> std::io::Result<()> {
+    let runs = match tracking.runs_of_weir_run(weir_run_id).await {
+        Ok(runs) => runs,
+        Err(error) => {
+            tracing::warn!(run.id = %weir_run_id, %error, "Could not list the run's tracking runs.");
+            return Ok(());
+        }
+    };
+    for run in &runs {
+        writeln!(
+            out,
+            "MLflow run {} ({}) from task {}: {}, experiment {}",
+            run.run_id, run.run_name, run.task_name, run.status, run.experiment_id
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! Links between Weir runs and tracking runs. A task's `mlflow` client tags each run it starts
+//! with the Weir run and task ids (see `weir_engine::tracking_env`); these queries follow the
+//! tags back, so a Weir run lists the tracking runs its tasks made.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::{Tracking, TAG_WEIR_RUN_ID, TAG_WEIR_TASK_ID, TAG_WEIR_TASK_NAME};
+
+/// A tracking run made by a task of a Weir run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkedRun {
+    pub run_id: String,
+    pub experiment_id: String,
+    pub run_name: String,
+    pub status: String,
+    /// The Weir task id from the run's `weir.task_id` tag.
+    pub task_id: String,
+    /// The task name from the run's `weir.task_name` tag.
+    pub task_name: String,
+}
+
+impl Tracking {
+    /// Returns the tracking runs tagged with `weir_run_id`, oldest first. Deleted runs are
+    /// left out.
+    pub async fn runs_of_weir_run(&self, weir_run_id: &str) -> Result<Vec<LinkedRun>> {
+        let weir_run_id = weir_run_id.to_owned();
+        self.db
+            .read(move |tx| {
+                let mut statement = tx.prepare_cached(
+                    "SELECT r.run_id, r.experiment_id, r.name, r.status,
+                            COALESCE(task.value, ''), COALESCE(task_name.value, '')
+                     FROM tracking_run_tags link
+                     JOIN tracking_runs r ON r.run_key = link.run_key
+                     LEFT JOIN tracking_run_tags task
+                         ON task.run_key = r.run_key AND task.key = ?2
+                     LEFT JOIN tracking_run_tags task_name
+                         ON task_name.run_key = r.run_key AND task_name.key = ?3
+                     WHERE link.key = ?1 AND link.value = ?4 AND r.lifecycle_stage = 'active'
+                     ORDER BY r.start_time, r.run_key",
+                )?;
+                let rows = statement.query_map(
+                    params![TAG_WEIR_RUN_ID, TAG_WEIR_TASK_ID, TAG_WEIR_TASK_NAME, weir_run_id],
+                    |row| {
+                        Ok(LinkedRun {
+                            run_id: row.get(0)?,
+                            experiment_id: row.get::<_, i64>(1)?.to_string(),
+                            run_name: row.get(2)?,
+                            status: row.get(3)?,
+                            task_id: row.get(4)?,
+                            task_name: row.get(5)?,
+                        })
+                    },
+                )?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+}
