@@ -160,11 +160,15 @@ def train_model(
         model.metadata["train_accuracy"] = accuracy
 
         if mlflow is not None:
-            # Listing the requirements skips MLflow's slower inference of them.
+            # Listing the requirements skips MLflow's slower inference of them. MLflow
+            # saves with skops, which loads only the types it is told to trust.
             logged = mlflow.sklearn.log_model(
                 Pipeline([("scale", scaler), ("mlp", classifier)]),
                 name="model",
                 pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+                skops_trusted_types=[
+                    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer"
+                ],
             )
             model.metadata["mlflow_run_id"] = mlflow.active_run().info.run_id
             model.metadata["mlflow_model_uri"] = logged.model_uri

@@ -1,7 +1,7 @@
 //! The tracking server of a foreground run: `weir run` serves the MLflow API on a free
 //! loopback port for as long as the run lasts, so tasks that call `mlflow` log to the same data
 //! folder that `weir server` later serves. Afterwards [`print_links`] lists the tracking runs
-//! the run's tasks made.
+//! the run's tasks made and the model versions registered from them.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -53,24 +53,39 @@ impl EmbeddedTracking {
     }
 }
 
-/// Writes the tracking runs that the Weir run's tasks made, one line each. Writes nothing when there are none.
+/// Writes the tracking runs that the Weir run's tasks made and the model versions registered
+/// from them, as a `Tracking` section like the summary's other sections. Writes nothing when
+/// there are none.
 pub async fn print_links(
     out: &mut impl std::io::Write,
     tracking: &Tracking,
     weir_run_id: &str,
 ) -> std::io::Result<()> {
-    let runs = match tracking.runs_of_weir_run(weir_run_id).await {
-        Ok(runs) => runs,
-        Err(error) => {
-            tracing::warn!(run.id = %weir_run_id, %error, "Could not list the run's tracking runs.");
-            return Ok(());
-        }
-    };
+    let runs = tracking.runs_of_weir_run(weir_run_id).await.unwrap_or_else(|error| {
+        tracing::warn!(run.id = %weir_run_id, %error, "Could not list the run's tracking runs.");
+        Vec::new()
+    });
+    let versions = tracking.model_versions_of_weir_run(weir_run_id).await.unwrap_or_else(|error| {
+        tracing::warn!(run.id = %weir_run_id, %error,
+            "Could not list the run's registered model versions.");
+        Vec::new()
+    });
+    if runs.is_empty() && versions.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nTracking (MLflow)")?;
     for run in &runs {
         writeln!(
             out,
-            "MLflow run {} ({}) from task {}: {}, experiment {}",
+            "  run {} ({}) from task {}: {}, experiment {}",
             run.run_id, run.run_name, run.task_name, run.status, run.experiment_id
+        )?;
+    }
+    for version in &versions {
+        writeln!(
+            out,
+            "  registered model {} version {} (models:/{}/{})",
+            version.name, version.version, version.name, version.version
         )?;
     }
     Ok(())

@@ -21,6 +21,15 @@ pub struct LinkedRun {
     pub task_name: String,
 }
 
+/// A registered model version made from a tracking run of a Weir run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkedModelVersion {
+    pub name: String,
+    pub version: String,
+    /// The tracking run the version was made from.
+    pub run_id: String,
+}
+
 impl Tracking {
     /// Returns the tracking runs tagged with `weir_run_id`, oldest first. Deleted runs are
     /// left out.
@@ -53,6 +62,36 @@ impl Tracking {
                         })
                     },
                 )?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    /// Returns the registered model versions whose run is one of the tracking runs tagged
+    /// with `weir_run_id`, in the order they were created.
+    pub async fn model_versions_of_weir_run(
+        &self,
+        weir_run_id: &str,
+    ) -> Result<Vec<LinkedModelVersion>> {
+        let weir_run_id = weir_run_id.to_owned();
+        self.db
+            .read(move |tx| {
+                let mut statement = tx.prepare_cached(
+                    "SELECT m.name, v.version, v.run_id
+                     FROM tracking_run_tags link
+                     JOIN tracking_runs r ON r.run_key = link.run_key
+                     JOIN registry_model_versions v ON v.run_id = r.run_id
+                     JOIN registry_models m ON m.model_key = v.model_key
+                     WHERE link.key = ?1 AND link.value = ?2
+                     ORDER BY v.creation_time, v.version_key",
+                )?;
+                let rows = statement.query_map(params![TAG_WEIR_RUN_ID, weir_run_id], |row| {
+                    Ok(LinkedModelVersion {
+                        name: row.get(0)?,
+                        version: row.get::<_, i64>(1)?.to_string(),
+                        run_id: row.get(2)?,
+                    })
+                })?;
                 Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .await
