@@ -12,3 +12,5 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # The kfp SDK client and CLI against a real `weir server`.
 scripts/test_kfp_client.sh
+# The mlflow client against a real `weir server`.
+scripts/test_mlflow_client.sh

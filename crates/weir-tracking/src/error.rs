@@ -102,7 +102,7 @@ impl From<rusqlite::Error> for TrackingError {
 
 impl IntoResponse for TrackingError {
     fn into_response(self) -> Response {
-        if self.code.status().is_server_error() {
+        if self.code.status().is_server_error() && self.code != ErrorCode::NotImplemented {
             tracing::error!(error_code = self.code.name(), message = %self.message,
                 "Tracking request failed.");
         } else {

@@ -86,6 +86,7 @@ pub fn router(tracking: TrackingState) -> Router {
         .nest("/api/2.0", versioned.clone())
         .nest("/ajax-api/2.0", versioned)
         .merge(artifacts::plain_routes())
+        .merge(registry::plain_routes())
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { MLFLOW_API_VERSION }))
         .with_state(tracking)
