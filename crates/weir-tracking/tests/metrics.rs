@@ -105,7 +105,7 @@ async fn latest_metric_of_a_batch_is_chosen_in_memory() {
 }
 
 #[tokio::test]
-async fn nan_and_infinities_round_trip() {
+async fn nan_round_trips_and_infinities_become_the_largest_doubles() {
     let app = App::new();
     let run_id = create_run(&app).await;
     log(&app, &run_id, "m", json!("NaN"), 1, 0).await;
@@ -116,12 +116,12 @@ async fn nan_and_infinities_round_trip() {
     let body = history(&app, &format!("run_id={run_id}&metric_key=m")).await;
     assert_eq!(
         points(&body["metrics"]),
-        vec![(0, 1, json!("NaN")), (1, 2, json!("Infinity")), (2, 3, json!("-Infinity"))]
+        vec![(0, 1, json!("NaN")), (1, 2, json!(f64::MAX)), (2, 3, json!(f64::MIN))]
     );
     assert_eq!(
         latest(&app, &run_id).await,
         json!([
-            { "key": "m", "value": "-Infinity", "timestamp": 3, "step": 2 },
+            { "key": "m", "value": f64::MIN, "timestamp": 3, "step": 2 },
             { "key": "nan", "value": "NaN", "timestamp": 4, "step": 0 },
         ])
     );
@@ -349,4 +349,33 @@ async fn bulk_interval_rejects_bad_arguments() {
     let (status, _) =
         interval(&app, &format!("run_ids={run_id}&metric_key=m&max_results=2500")).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn logging_a_stored_point_again_with_a_model_links_it_to_the_model() {
+    let app = App::new();
+    let run_id = create_run(&app).await;
+    let model = app
+        .ok("logged-models", json!({ "experiment_id": "0", "name": "m", "source_run_id": run_id }))
+        .await;
+    let model_id = model["model"]["info"]["model_id"].as_str().expect("model_id").to_owned();
+    log(&app, &run_id, "acc", json!(0.5), 10, 1).await;
+    // `mlflow.log_model` sends the run's metrics again with the new model's id.
+    app.ok(
+        "runs/log-batch",
+        json!({ "run_id": run_id, "metrics": [
+            { "key": "acc", "value": 0.5, "timestamp": 10, "step": 1, "model_id": model_id }
+        ] }),
+    )
+    .await;
+
+    let body = history(&app, &format!("run_id={run_id}&metric_key=acc")).await;
+    assert_eq!(body["metrics"].as_array().map(Vec::len), Some(1), "{body}");
+    let (status, body) = app.get(&format!("logged-models/{model_id}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["model"]["data"]["metrics"],
+        json!([{ "key": "acc", "value": 0.5, "timestamp": 10, "step": 1,
+                 "model_id": model_id, "run_id": run_id }])
+    );
 }

@@ -15,7 +15,7 @@
 //!   the default.
 //! - `LIKE` is case-sensitive and `ILIKE` is not; `%` and `_` are the wildcards.
 //! - Prompts (MLflow's prompt registry keeps them as models tagged
-//!   `mlflow.prompt.is_prompt` = `true`) are left out unless the filter asks for them with
+//!   `mlflow.prompt.is_prompt` = `true`) are left out unless the filter requests them with
 //!   ``tags.`mlflow.prompt.is_prompt` = 'true'``.
 //! - Ties are broken by name ascending, then, for versions, by version descending.
 //! - `page_token` is base64 of `{"offset": N}`, the offset of the next page.

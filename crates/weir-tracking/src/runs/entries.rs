@@ -39,7 +39,13 @@ impl MetricPoint {
     pub fn from_fields(fields: &Fields) -> Result<MetricPoint> {
         let key = fields.str("key")?;
         validate::key("key", &key)?;
-        let value = fields.f64("value")?;
+        // MLflow stores an infinite value as the largest finite double of its sign, and its
+        // client reads that number back; NaN stays NaN.
+        let value = match fields.f64("value")? {
+            v if v == f64::INFINITY => f64::MAX,
+            v if v == f64::NEG_INFINITY => f64::MIN,
+            v => v,
+        };
         let timestamp =
             fields.opt_i64("timestamp")?.ok_or_else(|| TrackingError::missing("timestamp"))?;
         if timestamp < 0 {
@@ -122,13 +128,17 @@ pub fn in_entry(path: &str, err: TrackingError) -> TrackingError {
 }
 
 /// Stores metric points of one run and updates its latest values, one statement per point
-/// and one per distinct key.
+/// and one per distinct key. A point stored before keeps its values; a model id or dataset
+/// that it lacked is added, which is how `log_model` links a run's metrics to the model.
 pub fn insert_metrics(tx: &Transaction<'_>, run_key: i64, points: &[MetricPoint]) -> Result<()> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO tracking_metrics
              (run_key, key, step, timestamp, is_nan, value, model_id, dataset_name, dataset_digest)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT DO UPDATE SET
+             model_id = COALESCE(tracking_metrics.model_id, excluded.model_id),
+             dataset_name = COALESCE(tracking_metrics.dataset_name, excluded.dataset_name),
+             dataset_digest = COALESCE(tracking_metrics.dataset_digest, excluded.dataset_digest)",
     )?;
     // Index of the latest point of each key within this request.
     let mut latest: HashMap<&str, usize> = HashMap::new();
