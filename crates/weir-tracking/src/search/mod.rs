@@ -12,6 +12,7 @@ pub mod page;
 pub mod rules;
 pub mod runs;
 pub mod sql;
+mod token;
 
 use axum::routing::{get, post};
 use axum::Router;
