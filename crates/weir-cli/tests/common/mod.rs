@@ -28,8 +28,16 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Environment variables that `weir` reads. The tests clear them so that the caller's shell
 /// cannot change the outcome.
-const WEIR_VARIABLES: [&str; 6] =
-    ["WEIR_DATA_DIR", "WEIR_LOG", "WEIR_PYTHON", "WEIR_CACHE", "WEIR_SERVER", "RUST_LOG"];
+const WEIR_VARIABLES: [&str; 8] = [
+    "WEIR_DATA_DIR",
+    "WEIR_LOG",
+    "WEIR_PYTHON",
+    "WEIR_CACHE",
+    "WEIR_SERVER",
+    "RUST_LOG",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_RUN_CONTEXT",
+];
 
 /// A pipeline of two container tasks that print a text: `first` prints
 /// `said: <greeting>` and `second`, after it, prints `said: bye`. Caching is off.
