@@ -326,6 +326,18 @@ pub fn require_active(tx: &Transaction<'_>, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Checks that the experiment is active and returns its artifact location, under which new
+/// runs and logged models store their artifacts.
+pub fn active_artifact_location(tx: &Transaction<'_>, id: i64) -> Result<String> {
+    require_active(tx, id)?;
+    let location = tx
+        .prepare_cached(
+            "SELECT artifact_location FROM tracking_experiments WHERE experiment_id = ?1",
+        )?
+        .query_row([id], |row| row.get(0))?;
+    Ok(location)
+}
+
 /// Builds the JSON of one experiment with its tags, or `None` when it does not exist.
 pub fn experiment_json(tx: &Transaction<'_>, id: i64) -> Result<Option<Value>> {
     let row = tx

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use self::read::{model_json, require_model, status_field, STATUS_PENDING};
 use crate::artifacts::{list_uri, ArtifactPath};
 use crate::error::{Result, TrackingError};
-use crate::experiments::{experiment_id, require_active};
+use crate::experiments::{active_artifact_location, experiment_id};
 use crate::fields::Fields;
 use crate::{now_ms, validate, Tracking, TrackingState};
 
@@ -71,12 +71,7 @@ async fn create(State(state): State<TrackingState>, fields: Fields) -> Result<Js
     let model = state
         .db
         .write(move |tx| {
-            require_active(tx, experiment_id)?;
-            let experiment_location: String = tx
-                .prepare_cached(
-                    "SELECT artifact_location FROM tracking_experiments WHERE experiment_id = ?1",
-                )?
-                .query_row([experiment_id], |row| row.get(0))?;
+            let experiment_location = active_artifact_location(tx, experiment_id)?;
             let hex = uuid::Uuid::new_v4().simple().to_string();
             let model_id = format!("m-{hex}");
             let location = format!(

@@ -16,7 +16,6 @@
 use axum::extract::State;
 use axum::Json;
 use base64::Engine;
-use rusqlite::params_from_iter;
 use rusqlite::types::Value as SqlValue;
 use serde_json::{json, Map, Value};
 
@@ -26,6 +25,7 @@ use crate::experiments::parse_experiment_id;
 use crate::fields::Fields;
 use crate::runs::read::placeholders;
 use crate::search::filter::{self, Comparison, Entity, Literal, Op};
+use crate::search::sql::{like_to_glob, Sql};
 use crate::TrackingState;
 
 /// Page size when the request gives none, as in MLflow.
@@ -40,12 +40,7 @@ pub async fn search(State(state): State<TrackingState>, fields: Fields) -> Resul
     let (models, more) = state
         .db
         .read(move |tx| {
-            let mut statement = tx.prepare_cached(&query.sql)?;
-            let mut ids = statement
-                .query_map(params_from_iter(&query.params), |row| row.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
-            let more = ids.len() as i64 > page_size;
-            ids.truncate(usize::try_from(page_size).unwrap_or(usize::MAX));
+            let (ids, more) = query.select_page::<String>(tx, page_size)?;
             Ok((models_json(tx, &ids)?, more))
         })
         .await?;
@@ -207,12 +202,6 @@ impl SearchRequest {
     }
 }
 
-/// The search statement and its parameters, in order.
-struct Query {
-    sql: String,
-    params: Vec<SqlValue>,
-}
-
 /// The comparison type of a column or metric.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -221,7 +210,7 @@ enum Kind {
     Status,
 }
 
-fn build_query(request: &SearchRequest) -> Result<Query> {
+fn build_query(request: &SearchRequest) -> Result<Sql> {
     let mut params: Vec<SqlValue> =
         request.experiment_keys.iter().map(|id| SqlValue::Integer(*id)).collect();
     let mut conditions = vec![
@@ -288,7 +277,7 @@ fn build_query(request: &SearchRequest) -> Result<Query> {
         conditions.join(" AND "),
         order.join(", ")
     );
-    Ok(Query { sql, params })
+    Ok(Sql { text: sql, params })
 }
 
 /// Rejects entity spellings other than the four MLflow accepts for logged models
@@ -440,23 +429,6 @@ fn bad_value(comparison: &Comparison, expected: &str) -> TrackingError {
     ))
 }
 
-/// Turns a case-sensitive SQL `LIKE` pattern into the equivalent SQLite `GLOB` pattern,
-/// because SQLite's `LIKE` ignores ASCII case.
-fn like_to_glob(pattern: &str) -> String {
-    let mut glob = String::with_capacity(pattern.len());
-    for c in pattern.chars() {
-        match c {
-            '%' => glob.push('*'),
-            '_' => glob.push('?'),
-            '*' => glob.push_str("[*]"),
-            '?' => glob.push_str("[?]"),
-            '[' => glob.push_str("[[]"),
-            other => glob.push(other),
-        }
-    }
-    glob
-}
-
 /// Builds the `ORDER BY` terms: the request's clauses, then newest first, then model id.
 fn order_clauses(order_by: &[OrderBy], params: &mut Vec<SqlValue>) -> Result<Vec<String>> {
     let mut terms = Vec::new();
@@ -509,16 +481,4 @@ fn order_clauses(order_by: &[OrderBy], params: &mut Vec<SqlValue>) -> Result<Vec
         terms.push("lm.model_id ASC".to_owned());
     }
     Ok(terms)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_become_globs() {
-        assert_eq!(like_to_glob("mod%"), "mod*");
-        assert_eq!(like_to_glob("a_c"), "a?c");
-        assert_eq!(like_to_glob("a*b?[c"), "a[*]b[?][[]c");
-    }
 }

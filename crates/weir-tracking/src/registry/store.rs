@@ -115,14 +115,14 @@ pub fn models_json(tx: &Transaction<'_>, keys: &[i64], order: LatestOrder) -> Re
         }
     }
 
-    let mut statement = tx.prepare_cached(
+    let tags = tag_rows(
+        tx,
         "SELECT model_key, key, value FROM registry_model_tags
          WHERE model_key IN (SELECT value FROM json_each(?1)) ORDER BY model_key, key",
+        &list,
     )?;
-    let mut rows = statement.query([&list])?;
-    while let Some(row) = rows.next()? {
-        if let Some(model) = models.get_mut(&row.get(0)?) {
-            let tag = json!({ "key": row.get::<_, String>(1)?, "value": row.get::<_, String>(2)? });
+    for (model_key, tag) in tags {
+        if let Some(model) = models.get_mut(&model_key) {
             model.tags.push(tag);
         }
     }
@@ -230,14 +230,14 @@ fn versions_by_key(tx: &Transaction<'_>, keys: &[i64]) -> Result<HashMap<i64, Va
         versions.insert(row.get(0)?, parts);
     }
 
-    let mut statement = tx.prepare_cached(
+    let tags = tag_rows(
+        tx,
         "SELECT version_key, key, value FROM registry_version_tags
          WHERE version_key IN (SELECT value FROM json_each(?1)) ORDER BY version_key, key",
+        &list,
     )?;
-    let mut rows = statement.query([&list])?;
-    while let Some(row) = rows.next()? {
-        if let Some(version) = versions.get_mut(&row.get(0)?) {
-            let tag = json!({ "key": row.get::<_, String>(1)?, "value": row.get::<_, String>(2)? });
+    for (version_key, tag) in tags {
+        if let Some(version) = versions.get_mut(&version_key) {
             version.tags.push(tag);
         }
     }
@@ -255,6 +255,19 @@ fn versions_by_key(tx: &Transaction<'_>, keys: &[i64]) -> Result<HashMap<i64, Va
     }
 
     Ok(versions.into_iter().map(|(key, parts)| (key, parts.into_json())).collect())
+}
+
+/// Runs `sql`, which selects `(owner key, key, value)` tag rows of the owners in the JSON key
+/// `list`, and returns each tag's JSON with its owner key, in row order.
+fn tag_rows(tx: &Transaction<'_>, sql: &str, list: &str) -> Result<Vec<(i64, Value)>> {
+    let mut statement = tx.prepare_cached(sql)?;
+    let mut rows = statement.query([list])?;
+    let mut tags = Vec::new();
+    while let Some(row) = rows.next()? {
+        let tag = json!({ "key": row.get::<_, String>(1)?, "value": row.get::<_, String>(2)? });
+        tags.push((row.get(0)?, tag));
+    }
+    Ok(tags)
 }
 
 /// Writes keys as the JSON array that `json_each` reads.

@@ -16,6 +16,7 @@ use super::{checks, store};
 use crate::artifacts::{send_uri, ArtifactPath};
 use crate::error::{Result, TrackingError};
 use crate::fields::Fields;
+use crate::runs::python_json;
 use crate::{now_ms, validate, TrackingState};
 
 /// The logged-model tag that lists the registered versions made from the model.
@@ -292,34 +293,15 @@ fn record_on_logged_model(
     if !entries.iter().any(|(known_name, known)| known_name == name && *known == version) {
         entries.push((name.to_owned(), version));
     }
-    let items: Vec<String> = entries
-        .iter()
-        .map(|(name, version)| {
-            format!("{{\"name\": {}, \"version\": {version}}}", ascii_json(name))
-        })
-        .collect();
+    let items: Vec<Value> =
+        entries.iter().map(|(name, version)| json!({ "name": name, "version": version })).collect();
+    let value = python_json::to_string(&Value::Array(items));
     tx.prepare_cached(
         "INSERT INTO tracking_logged_model_tags (model_id, key, value) VALUES (?1, ?2, ?3)
          ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
     )?
-    .execute(params![model_id, MODEL_VERSIONS_TAG, format!("[{}]", items.join(", "))])?;
+    .execute(params![model_id, MODEL_VERSIONS_TAG, value])?;
     Ok(())
-}
-
-/// Writes a JSON string with every non-ASCII character escaped as `\uXXXX`, as Python does.
-fn ascii_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    for c in Value::String(text.to_owned()).to_string().chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
-    out
 }
 
 /// Reads and checks the `name` and `version` fields.

@@ -13,7 +13,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Transaction};
+use rusqlite::{CachedStatement, OptionalExtension, Transaction};
 
 use crate::error::{Result, TrackingError};
 use crate::fields::Fields;
@@ -143,18 +143,7 @@ pub fn insert_metrics(tx: &Transaction<'_>, run_key: i64, points: &[MetricPoint]
     // Index of the latest point of each key within this request.
     let mut latest: HashMap<&str, usize> = HashMap::new();
     for (index, point) in points.iter().enumerate() {
-        let (is_nan, value) = point.stored_value();
-        insert.execute((
-            run_key,
-            &point.key,
-            point.step,
-            point.timestamp,
-            is_nan,
-            value,
-            &point.model_id,
-            &point.dataset_name,
-            &point.dataset_digest,
-        ))?;
+        execute_point(&mut insert, run_key, point)?;
         latest
             .entry(point.key.as_str())
             .and_modify(|best| {
@@ -179,20 +168,30 @@ pub fn insert_metrics(tx: &Transaction<'_>, run_key: i64, points: &[MetricPoint]
                 tracking_latest_metrics.value)",
     )?;
     for index in latest.into_values() {
-        let point = &points[index];
-        let (is_nan, value) = point.stored_value();
-        upsert.execute((
-            run_key,
-            &point.key,
-            point.step,
-            point.timestamp,
-            is_nan,
-            value,
-            &point.model_id,
-            &point.dataset_name,
-            &point.dataset_digest,
-        ))?;
+        execute_point(&mut upsert, run_key, &points[index])?;
     }
+    Ok(())
+}
+
+/// Runs a statement whose nine parameters are a metric point's columns in the order of
+/// `tracking_metrics`: run key, key, step, timestamp, is_nan, value, model id and dataset.
+fn execute_point(
+    statement: &mut CachedStatement<'_>,
+    run_key: i64,
+    point: &MetricPoint,
+) -> Result<()> {
+    let (is_nan, value) = point.stored_value();
+    statement.execute((
+        run_key,
+        &point.key,
+        point.step,
+        point.timestamp,
+        is_nan,
+        value,
+        &point.model_id,
+        &point.dataset_name,
+        &point.dataset_digest,
+    ))?;
     Ok(())
 }
 

@@ -14,14 +14,12 @@ use std::cmp::Ordering;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
 use rusqlite::{OptionalExtension, Transaction};
 use serde_json::ser::{CompactFormatter, Formatter};
-use serde_json::Value;
 
 use crate::error::{Result, TrackingError};
 use crate::fields::Fields;
+use crate::search::page;
 use crate::TrackingState;
 
 /// Maximum number of points get-history-bulk returns, and its default.
@@ -63,7 +61,8 @@ pub(crate) async fn get_history(
         }
         other => other.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
     };
-    let offset = parse_page_token(fields.opt_str("page_token")?.as_deref())?;
+    let offset = page::decode_offset(fields.opt_str("page_token")?.as_deref())?;
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
 
     let body = state
         .db
@@ -80,7 +79,8 @@ pub(crate) async fn get_history(
             let start = offset.min(points.len());
             let end =
                 max_results.map_or(points.len(), |max| start.saturating_add(max).min(points.len()));
-            let next_token = (end < points.len() && max_results.is_some()).then(|| page_token(end));
+            let next_token = (end < points.len() && max_results.is_some())
+                .then(|| page::encode_offset(i64::try_from(end).unwrap_or(i64::MAX)));
 
             let mut out = MetricJson::new(&metric_key, end - start);
             out.begin("metrics");
@@ -138,10 +138,7 @@ pub(crate) async fn get_history_bulk(
                 points.sort_by(history_order);
                 points.truncate(remaining);
                 remaining -= points.len();
-                let run_id_json = json_string(run_id);
-                for point in &points {
-                    out.point(point, Some(&run_id_json));
-                }
+                out.run_points(run_id, &points);
             }
             out.end_list();
             Ok(out.finish())
@@ -186,10 +183,7 @@ pub(crate) async fn get_history_bulk_interval(
             for run_id in &run_ids {
                 let Some(run_key) = find_run_key(tx, run_id)? else { continue };
                 let points = sample_points(tx, run_key, &metric_key, steps, max_results)?;
-                let run_id_json = json_string(run_id);
-                for point in &points {
-                    out.point(point, Some(&run_id_json));
-                }
+                out.run_points(run_id, &points);
             }
             out.end_list();
             Ok(out.finish())
@@ -303,35 +297,6 @@ fn sample_indices(total: usize, buckets: usize) -> Vec<usize> {
     indices
 }
 
-/// Reads an offset page token: base64 of `{"offset": N}`, MLflow's format. No token is 0.
-pub fn parse_page_token(token: Option<&str>) -> Result<usize> {
-    let Some(token) = token.filter(|token| !token.is_empty()) else {
-        return Ok(0);
-    };
-    let invalid = |why: &str| {
-        TrackingError::invalid(format!(
-            "Invalid page token '{token}': {why}. Pass the next_page_token of the previous \
-             response unchanged."
-        ))
-    };
-    let bytes = BASE64.decode(token.trim()).map_err(|_| invalid("it is not base64"))?;
-    let parsed: Value =
-        serde_json::from_slice(&bytes).map_err(|_| invalid("it does not hold JSON"))?;
-    let offset = match parsed.get("offset") {
-        Some(Value::Number(number)) => number.as_u64(),
-        Some(Value::String(text)) => text.parse::<u64>().ok(),
-        _ => None,
-    };
-    offset
-        .and_then(|offset| usize::try_from(offset).ok())
-        .ok_or_else(|| invalid("it has no non-negative integer 'offset'"))
-}
-
-/// Writes an offset page token in MLflow's format: base64 of `{"offset": N}`.
-pub fn page_token(offset: usize) -> String {
-    BASE64.encode(format!("{{\"offset\": {offset}}}"))
-}
-
 /// Serializes a string as JSON text, quotes included.
 fn json_string(text: &str) -> Vec<u8> {
     serde_json::to_vec(text).unwrap_or_else(|_| b"\"\"".to_vec())
@@ -399,6 +364,14 @@ impl MetricJson {
         out.push(b'}');
     }
 
+    /// Appends the points of one run, each with that run's `run_id`.
+    fn run_points(&mut self, run_id: &str, points: &[Point]) {
+        let run_id_json = json_string(run_id);
+        for point in points {
+            self.point(point, Some(&run_id_json));
+        }
+    }
+
     fn finish(mut self) -> Vec<u8> {
         self.out.push(b'}');
         self.out
@@ -438,17 +411,6 @@ mod tests {
         assert_eq!(sample_indices(10, 3), vec![0, 4, 9]);
         // NTILE(4) over 6 rows: buckets of 2, 2, 1, 1 start at 0, 2, 4, 5.
         assert_eq!(sample_indices(6, 4), vec![0, 2, 4, 5]);
-    }
-
-    #[test]
-    fn page_tokens_round_trip_in_mlflow_format() {
-        assert_eq!(page_token(25000), "eyJvZmZzZXQiOiAyNTAwMH0=");
-        assert_eq!(parse_page_token(Some("eyJvZmZzZXQiOiAyNTAwMH0=")).ok(), Some(25000));
-        assert_eq!(parse_page_token(None).ok(), Some(0));
-        assert_eq!(parse_page_token(Some("")).ok(), Some(0));
-        assert!(parse_page_token(Some("%%%")).is_err());
-        assert!(parse_page_token(Some(&BASE64.encode("[1]"))).is_err());
-        assert_eq!(parse_page_token(Some(&BASE64.encode(r#"{"offset": "7"}"#))).ok(), Some(7));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::error::{Result, TrackingError};
-use crate::experiments::{parse_experiment_id, require_active};
+use crate::experiments::{active_artifact_location, parse_experiment_id};
 use crate::fields::Fields;
 use crate::runs::entries::{self, in_entry};
 use crate::runs::names::random_run_name;
@@ -49,12 +49,7 @@ pub(crate) async fn create(
     let run = state
         .db
         .write(move |tx| {
-            require_active(tx, experiment_id)?;
-            let location: String = tx
-                .prepare_cached(
-                    "SELECT artifact_location FROM tracking_experiments WHERE experiment_id = ?1",
-                )?
-                .query_row([experiment_id], |row| row.get(0))?;
+            let location = active_artifact_location(tx, experiment_id)?;
             let run_id = Uuid::new_v4().simple().to_string();
             let artifact_uri = run_artifact_uri(&location, &run_id);
             tx.prepare_cached(
@@ -182,38 +177,38 @@ pub(crate) async fn delete(
     State(state): State<TrackingState>,
     fields: Fields,
 ) -> Result<Json<Value>> {
-    let run_id = fields.run_id()?;
-    state
-        .db
-        .write(move |tx| {
-            let key = read::run_key(tx, &run_id)?;
-            tx.prepare_cached(
-                "UPDATE tracking_runs SET lifecycle_stage = 'deleted', deleted_time = ?1
-                 WHERE run_key = ?2",
-            )?
-            .execute((now_ms(), key))?;
-            tracing::info!(run_id = %run_id, "Deleted a tracking run.");
-            Ok(())
-        })
-        .await?;
-    Ok(Json(json!({})))
+    set_lifecycle_stage(&state, fields.run_id()?, true).await
 }
 
 pub(crate) async fn restore(
     State(state): State<TrackingState>,
     fields: Fields,
 ) -> Result<Json<Value>> {
-    let run_id = fields.run_id()?;
+    set_lifecycle_stage(&state, fields.run_id()?, false).await
+}
+
+/// Marks a run deleted, with the current time as its deletion time, or active again.
+async fn set_lifecycle_stage(
+    state: &TrackingState,
+    run_id: String,
+    deleted: bool,
+) -> Result<Json<Value>> {
     state
         .db
         .write(move |tx| {
             let key = read::run_key(tx, &run_id)?;
+            let (stage, deleted_time) =
+                if deleted { ("deleted", Some(now_ms())) } else { ("active", None) };
             tx.prepare_cached(
-                "UPDATE tracking_runs SET lifecycle_stage = 'active', deleted_time = NULL
-                 WHERE run_key = ?1",
+                "UPDATE tracking_runs SET lifecycle_stage = ?1, deleted_time = ?2
+                 WHERE run_key = ?3",
             )?
-            .execute([key])?;
-            tracing::info!(run_id = %run_id, "Restored a tracking run.");
+            .execute((stage, deleted_time, key))?;
+            if deleted {
+                tracing::info!(run_id = %run_id, "Deleted a tracking run.");
+            } else {
+                tracing::info!(run_id = %run_id, "Restored a tracking run.");
+            }
             Ok(())
         })
         .await?;

@@ -17,7 +17,7 @@ pub mod inputs;
 pub mod lifecycle;
 pub mod logging;
 pub mod names;
-mod python_json;
+pub(crate) mod python_json;
 pub mod read;
 
 use axum::routing::{get, post};

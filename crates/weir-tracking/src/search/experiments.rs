@@ -7,7 +7,6 @@
 
 use axum::extract::State;
 use axum::Json;
-use rusqlite::params_from_iter;
 use serde_json::{json, Value};
 
 use crate::error::{Result, TrackingError};
@@ -58,14 +57,8 @@ impl ExperimentSearch {
     /// when another page follows.
     pub fn query(&self) -> Result<Sql> {
         let mut sql = Sql::default();
-        sql.push("SELECT e.experiment_id FROM tracking_experiments e WHERE e.lifecycle_stage IN (");
-        for (i, stage) in self.stages.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(stage.to_string());
-        }
-        sql.push(")");
+        sql.push("SELECT e.experiment_id FROM tracking_experiments e WHERE e.lifecycle_stage IN ");
+        sql.bind_list(self.stages.iter().map(|stage| stage.to_string()));
         for comparison in &self.filter {
             sql.push(" AND ");
             push_experiment_condition(&mut sql, comparison)?;
@@ -152,14 +145,8 @@ fn push_experiment_condition(sql: &mut Sql, comparison: &Comparison) -> Result<(
                 }
                 _ => {
                     let keyword = if *op == Op::In { "IN" } else { "NOT IN" };
-                    sql.push(&format!("e.experiment_id {keyword} ("));
-                    for (i, id) in ids.iter().enumerate() {
-                        if i > 0 {
-                            sql.push(", ");
-                        }
-                        sql.bind(*id);
-                    }
-                    sql.push(")");
+                    sql.push(&format!("e.experiment_id {keyword} "));
+                    sql.bind_list(ids);
                 }
             }
             Ok(())
@@ -193,16 +180,11 @@ pub(crate) async fn search(
 ) -> Result<Json<Value>> {
     let search = ExperimentSearch::from_fields(&fields)?;
     let query = search.query()?;
-    let page_size = usize::try_from(search.max_results).unwrap_or(usize::MAX);
+    let page_size = search.max_results;
     let (experiments, more) = state
         .db
         .read(move |tx| {
-            let mut statement = tx.prepare_cached(&query.text)?;
-            let mut ids = statement
-                .query_map(params_from_iter(query.params.iter()), |row| row.get::<_, i64>(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()?;
-            let more = ids.len() > page_size;
-            ids.truncate(page_size);
+            let (ids, more) = query.select_page::<i64>(tx, page_size)?;
             let mut experiments = Vec::with_capacity(ids.len());
             for id in ids {
                 experiments.extend(experiment_json(tx, id)?);

@@ -1,6 +1,6 @@
 //! MLflow's offset page tokens: base64 of the JSON `{"offset": N}`, the format of
 //! `SearchUtils.create_page_token` in MLflow 3.17.2, so a token from either server reads the
-//! same. Runs and experiments searches use it.
+//! same. Runs and experiments searches and metric histories use it.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

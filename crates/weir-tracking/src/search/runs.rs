@@ -11,7 +11,6 @@ use std::collections::HashSet;
 
 use axum::extract::State;
 use axum::Json;
-use rusqlite::params_from_iter;
 use serde_json::{json, Value};
 
 use crate::error::{Result, TrackingError};
@@ -73,21 +72,10 @@ impl RunSearch {
         sql.push("SELECT r.run_key FROM tracking_runs r");
         sql.append(joins);
 
-        sql.push(" WHERE r.experiment_id IN (");
-        for (i, id) in self.experiment_ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(*id);
-        }
-        sql.push(") AND r.lifecycle_stage IN (");
-        for (i, stage) in self.stages.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(stage.to_string());
-        }
-        sql.push(")");
+        sql.push(" WHERE r.experiment_id IN ");
+        sql.bind_list(self.experiment_ids.iter().copied());
+        sql.push(" AND r.lifecycle_stage IN ");
+        sql.bind_list(self.stages.iter().map(|stage| stage.to_string()));
         for comparison in &self.filter {
             sql.push(" AND ");
             push_run_condition(&mut sql, comparison)?;
@@ -257,16 +245,11 @@ pub(crate) async fn search(
         return Ok(Json(json!({ "runs": [] })));
     }
     let query = search.query()?;
-    let page_size = usize::try_from(search.max_results).unwrap_or(usize::MAX);
+    let page_size = search.max_results;
     let (runs, more) = state
         .db
         .read(move |tx| {
-            let mut statement = tx.prepare_cached(&query.text)?;
-            let mut keys = statement
-                .query_map(params_from_iter(query.params.iter()), |row| row.get::<_, i64>(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()?;
-            let more = keys.len() > page_size;
-            keys.truncate(page_size);
+            let (keys, more) = query.select_page::<i64>(tx, page_size)?;
             Ok((runs_json(tx, &keys)?, more))
         })
         .await?;

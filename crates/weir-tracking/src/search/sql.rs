@@ -6,7 +6,8 @@
 //! that connection setting. It writes `LIKE` as `GLOB` with the equivalent pattern
 //! ([`like_to_glob`]), which is case-sensitive whatever the setting.
 
-use rusqlite::types::Value as SqlValue;
+use rusqlite::types::{FromSql, Value as SqlValue};
+use rusqlite::{params_from_iter, Transaction};
 
 use crate::error::{Result, TrackingError};
 use crate::search::filter::{Literal, Op};
@@ -30,6 +31,35 @@ impl Sql {
         self.params.push(value.into());
     }
 
+    /// Appends `(?, ?, ...)` with one placeholder bound to each value, in order.
+    pub fn bind_list<T: Into<SqlValue>>(&mut self, values: impl IntoIterator<Item = T>) {
+        self.push("(");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(value);
+        }
+        self.push(")");
+    }
+
+    /// Runs this statement, which selects one key per row with `LIMIT page_size + 1`. Returns
+    /// the first `page_size` keys and whether more rows followed them.
+    pub fn select_page<T: FromSql>(
+        &self,
+        tx: &Transaction<'_>,
+        page_size: i64,
+    ) -> Result<(Vec<T>, bool)> {
+        let page_size = usize::try_from(page_size).unwrap_or(usize::MAX);
+        let mut statement = tx.prepare_cached(&self.text)?;
+        let mut keys = statement
+            .query_map(params_from_iter(self.params.iter()), |row| row.get::<_, T>(0))?
+            .collect::<rusqlite::Result<Vec<T>>>()?;
+        let more = keys.len() > page_size;
+        keys.truncate(page_size);
+        Ok((keys, more))
+    }
+
     /// Appends another fragment with its values.
     pub fn append(&mut self, other: Sql) {
         self.text.push_str(&other.text);
@@ -46,14 +76,8 @@ impl Sql {
             (Op::IsNotNull, _) => self.push(&format!("{expr} IS NOT NULL")),
             (Op::In | Op::NotIn, Literal::List(items)) => {
                 let keyword = if op == Op::In { "IN" } else { "NOT IN" };
-                self.push(&format!("{expr} {keyword} ("));
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.push(", ");
-                    }
-                    self.bind(item.clone());
-                }
-                self.push(")");
+                self.push(&format!("{expr} {keyword} "));
+                self.bind_list(items.iter().cloned());
             }
             (Op::Like, Literal::Str(pattern)) => {
                 self.push(&format!("{expr} GLOB "));
