@@ -1,6 +1,7 @@
 """Run artifacts through the `mlflow` client and the `mlflow-artifacts` proxy: upload with
 `log_artifact`, `log_artifacts`, `log_text` and `log_dict`, listing, byte-exact downloads,
-and `..` in artifact paths, which the server rejects with `INVALID_PARAMETER_VALUE`."""
+`..` in artifact paths, which the server rejects with `INVALID_PARAMETER_VALUE`, and
+multipart uploads through the proxy."""
 
 import hashlib
 import json
@@ -12,6 +13,7 @@ import mlflow
 import pytest
 import requests
 from mlflow.exceptions import MlflowException
+from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
 
 from tracking_helpers import assert_http_error, assert_mlflow_error, http_request, unique_name
 
@@ -184,3 +186,49 @@ def test_client_list_with_parent_path(client, artifact_run):
     response = excinfo.value.response
     assert response.status_code == 400
     assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+# The client splits a file into parts of this size and enforces no minimum of its own for the
+# proxy. 5 MiB is S3's smallest part, so the same settings also suit an S3 artifact store.
+MULTIPART_CHUNK_BYTES = 5 * 1024 * 1024
+
+
+@pytest.mark.weir_only
+def test_log_artifact_multipart_round_trip(client, experiment_id, tmp_path, monkeypatch):
+    # An MLflow server with a local artifact root rejects multipart uploads, and the client
+    # then falls back to one PUT. Weir accepts them, so the parts must reach the server.
+    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", str(1024 * 1024))
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(MULTIPART_CHUNK_BYTES))
+    sent_parts = []
+    upload_part = HttpArtifactRepository._upload_part
+
+    def recording_upload_part(credential, local_file, size, start_byte):
+        part = upload_part(credential, local_file, size, start_byte)
+        sent_parts.append((part.part_number, start_byte, part.etag.startswith('"')))
+        return part
+
+    monkeypatch.setattr(
+        HttpArtifactRepository, "_upload_part", staticmethod(recording_upload_part)
+    )
+
+    payload = random.Random(11).randbytes(12 * 1024 * 1024 + 123)
+    source = tmp_path / "big.bin"
+    source.write_bytes(payload)
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.log_artifact(str(source), artifact_path="weights")
+    run_id = run.info.run_id
+
+    assert sorted(sent_parts) == [
+        (1, 0, True),
+        (2, MULTIPART_CHUNK_BYTES, True),
+        (3, 2 * MULTIPART_CHUNK_BYTES, True),
+    ]
+    assert listing(client.list_artifacts(run_id, "weights")) == [
+        ("weights/big.bin", False, len(payload))
+    ]
+    out = tmp_path / "out"
+    out.mkdir()
+    downloaded = pathlib.Path(client.download_artifacts(run_id, "weights/big.bin", str(out)))
+    assert downloaded.stat().st_size == len(payload)
+    assert hashlib.sha256(downloaded.read_bytes()).digest() == hashlib.sha256(payload).digest()

@@ -1,5 +1,5 @@
 //! Artifact endpoints: the `mlflow-artifacts` proxy (upload, download, list, delete,
-//! multipart), `mlflow/artifacts/list` and `/get-artifact` of a run, and path traversal.
+//! presigned downloads), `mlflow/artifacts/list` and `/get-artifact` of a run, and path traversal.
 
 mod common;
 
@@ -285,32 +285,8 @@ async fn symbolic_link_out_of_root_is_rejected() {
 }
 
 #[tokio::test]
-async fn multipart_upload_is_not_implemented_as_in_mlflow() {
+async fn presigned_download_is_not_implemented_as_in_mlflow() {
     let app = App::new();
-    for action in ["create", "complete", "abort"] {
-        let uri = format!("/api/2.0/mlflow-artifacts/mpu/{action}/1/r/artifacts");
-        let request = json!({ "path": "big.bin", "num_parts": 3, "upload_id": "u", "parts": [] });
-        let (status, body) = app.call("POST", &uri, Some(request)).await;
-        assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{action}: {body}");
-        assert_eq!(body["error_code"], "NOT_IMPLEMENTED");
-        let message = body["message"].as_str().unwrap_or_default();
-        assert!(
-            message.starts_with(
-                "Multipart upload is not supported for the current artifact repository"
-            ),
-            "{action}: {message}"
-        );
-
-        let (status, body) = app.call("POST", &uri, Some(json!({ "num_parts": 3 }))).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{action} without path");
-        assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE");
-
-        let bad = format!("/api/2.0/mlflow-artifacts/mpu/{action}/..%2Fx");
-        let (status, body) = app.call("POST", &bad, Some(json!({ "path": "x" }))).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{action} traversal");
-        assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE");
-    }
-
     let (status, body) = get_json(&app, "/api/2.0/mlflow-artifacts/presigned/1/r/x.bin").await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     assert!(body["message"]

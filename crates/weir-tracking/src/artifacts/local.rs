@@ -34,6 +34,13 @@ pub struct Entry {
 /// Returns the file system path of `path` below `root`, or `INVALID_PARAMETER_VALUE` when a
 /// symbolic link leads outside the root. The path need not exist. Blocking.
 pub fn resolve(root: &Path, path: &ArtifactPath) -> Result<PathBuf> {
+    if let Some(part) = path.parts().iter().find(|part| part.starts_with(UPLOAD_TEMP_PREFIX)) {
+        return Err(TrackingError::invalid(format!(
+            "Invalid path '{}': the name '{part}' starts with '{UPLOAD_TEMP_PREFIX}', which is \
+             reserved for uploads in progress. Use another name.",
+            path.as_posix()
+        )));
+    }
     let real_root = root.canonicalize().map_err(|err| {
         TrackingError::internal(format!(
             "could not open the artifact folder {}: {err}. Check that the Weir data folder is \
@@ -128,7 +135,23 @@ pub fn delete(root: &Path, path: &ArtifactPath) -> Result<()> {
 /// renames it over the target, so readers never see half a file. Returns the bytes written.
 /// Like MLflow's local store, it does not call `fsync`, so a power loss soon after an upload
 /// can lose the file.
-pub async fn write(root: PathBuf, path: ArtifactPath, mut body: Body) -> Result<u64> {
+pub async fn write(root: PathBuf, path: ArtifactPath, body: Body) -> Result<u64> {
+    let target = blocking({
+        let path = path.clone();
+        move || prepare_target(&root, &path)
+    })
+    .await?;
+    let mut temp = TempFile::next_to(&target);
+    let written = stream_to_file(body, &temp.path, &path).await?;
+    tokio::fs::rename(&temp.path, &target).await.map_err(|err| io_failed("upload", &path, &err))?;
+    temp.renamed = true;
+    tracing::debug!(artifact = %path.as_posix(), bytes = written, "Stored an artifact.");
+    Ok(written)
+}
+
+/// Checks that `path` may receive an upload, creates its parent folders and returns its file
+/// system path. Fails when the name is reserved or a folder of that name exists. Blocking.
+pub fn prepare_target(root: &Path, path: &ArtifactPath) -> Result<PathBuf> {
     let Some(name) = path.name() else {
         return Err(TrackingError::invalid(
             "Invalid path '': name the file to upload below the artifact root.",
@@ -140,34 +163,27 @@ pub async fn write(root: PathBuf, path: ArtifactPath, mut body: Body) -> Result<
              reserved for uploads in progress. Rename the file."
         )));
     }
-    let target = blocking({
-        let path = path.clone();
-        move || {
-            let folder = resolve(&root, &path.parent())?;
-            std::fs::create_dir_all(&folder).map_err(|err| io_failed("upload", &path, &err))?;
-            // Resolve again: the folders now exist, so links among them are checked too.
-            let target = resolve(&root, &path)?;
-            if target.is_dir() {
-                return Err(TrackingError::invalid(format!(
-                    "Cannot upload to '{}': a folder with that name exists. Delete it first or \
-                     choose another name.",
-                    path.as_posix()
-                )));
-            }
-            Ok(target)
-        }
-    })
-    .await?;
+    let folder = resolve(root, &path.parent())?;
+    std::fs::create_dir_all(&folder).map_err(|err| io_failed("upload", path, &err))?;
+    // Resolve again: the folders now exist, so links among them are checked too.
+    let target = resolve(root, path)?;
+    if target.is_dir() {
+        return Err(TrackingError::invalid(format!(
+            "Cannot upload to '{}': a folder with that name exists. Delete it first or choose \
+             another name.",
+            path.as_posix()
+        )));
+    }
+    Ok(target)
+}
 
-    let folder = target.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut temp = TempFile {
-        path: folder.join(format!("{UPLOAD_TEMP_PREFIX}{}", uuid::Uuid::new_v4())),
-        renamed: false,
-    };
-    let file = tokio::fs::File::create(&temp.path)
-        .await
-        .map_err(|err| io_failed("upload", &path, &err))?;
-    let mut writer = BufWriter::with_capacity(UPLOAD_BUFFER_BYTES, file);
+/// Streams a request body into a new file at `file` through a large write buffer, so the body
+/// is never held in memory whole. `path` names the artifact in error messages. Returns the
+/// bytes written.
+pub async fn stream_to_file(mut body: Body, file: &Path, path: &ArtifactPath) -> Result<u64> {
+    let created =
+        tokio::fs::File::create(file).await.map_err(|err| io_failed("upload", path, &err))?;
+    let mut writer = BufWriter::with_capacity(UPLOAD_BUFFER_BYTES, created);
     let mut written = 0u64;
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
         let frame = frame.map_err(|err| {
@@ -177,22 +193,29 @@ pub async fn write(root: PathBuf, path: ArtifactPath, mut body: Body) -> Result<
             ))
         })?;
         if let Ok(data) = frame.into_data() {
-            writer.write_all(&data).await.map_err(|err| io_failed("upload", &path, &err))?;
+            writer.write_all(&data).await.map_err(|err| io_failed("upload", path, &err))?;
             written += data.len() as u64;
         }
     }
-    writer.flush().await.map_err(|err| io_failed("upload", &path, &err))?;
-    drop(writer);
-    tokio::fs::rename(&temp.path, &target).await.map_err(|err| io_failed("upload", &path, &err))?;
-    temp.renamed = true;
-    tracing::debug!(artifact = %path.as_posix(), bytes = written, "Stored an artifact.");
+    writer.flush().await.map_err(|err| io_failed("upload", path, &err))?;
     Ok(written)
 }
 
-/// An upload's temporary file, removed when the upload fails or its request is dropped.
-struct TempFile {
-    path: PathBuf,
-    renamed: bool,
+/// An upload's temporary file, removed when the upload fails or its request is dropped. Set
+/// `renamed` once the file has been moved into place.
+pub struct TempFile {
+    pub path: PathBuf,
+    pub renamed: bool,
+}
+
+impl TempFile {
+    /// Names a new temporary file in the folder of `target`, with the reserved prefix, so
+    /// listings hide it and the rename into place stays on one file system.
+    pub fn next_to(target: &Path) -> TempFile {
+        let folder = target.parent().map(Path::to_path_buf).unwrap_or_default();
+        let path = folder.join(format!("{UPLOAD_TEMP_PREFIX}{}", uuid::Uuid::new_v4()));
+        TempFile { path, renamed: false }
+    }
 }
 
 impl Drop for TempFile {
@@ -200,9 +223,12 @@ impl Drop for TempFile {
         if self.renamed {
             return;
         }
-        if let Err(err) = std::fs::remove_file(&self.path) {
-            tracing::warn!(path = %self.path.display(), error = %err,
-                "Could not remove the temporary file of a failed upload.");
+        match std::fs::remove_file(&self.path) {
+            Err(err) if err.kind() != ErrorKind::NotFound => {
+                tracing::warn!(path = %self.path.display(), error = %err,
+                "Could not remove the temporary file of a failed upload.")
+            }
+            _ => {}
         }
     }
 }

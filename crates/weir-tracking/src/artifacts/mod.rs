@@ -2,6 +2,9 @@
 //! artifact folder ([`proxy`]), and the tracking-service routes that read a run's or a logged
 //! model's files ([`runs`]).
 //!
+//! Multipart uploads ([`multipart`]) stage their parts in a private folder of the artifact
+//! root and join them into the file on completion.
+//!
 //! Every path from a request passes [`ArtifactPath::parse`], which rejects traversal, and
 //! every file access goes through [`local::resolve`], which keeps symbolic links from leading
 //! out of the artifact folder. Uploads stream to disk and downloads stream from it, so a file's
@@ -9,13 +12,14 @@
 
 pub mod download;
 pub mod local;
+pub mod multipart;
 pub mod path;
 pub mod proxy;
 pub mod runs;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
@@ -29,8 +33,8 @@ pub fn tracking_routes() -> Router<TrackingState> {
     Router::new().route("/mlflow/artifacts/list", get(runs::list))
 }
 
-/// Builds the `mlflow-artifacts` proxy routes, relative to `/api/2.0`. Uploads have no body
-/// size limit because they stream to disk.
+/// Builds the `mlflow-artifacts` proxy routes, relative to `/api/2.0`. Uploads and multipart
+/// parts have no body size limit because they stream to disk.
 pub fn proxy_routes() -> Router<TrackingState> {
     Router::new()
         .route("/mlflow-artifacts/artifacts", get(proxy::list))
@@ -41,18 +45,30 @@ pub fn proxy_routes() -> Router<TrackingState> {
                 .delete(proxy::delete)
                 .layer(DefaultBodyLimit::disable()),
         )
-        .route("/mlflow-artifacts/mpu/create/{*path}", post(proxy::multipart))
-        .route("/mlflow-artifacts/mpu/complete/{*path}", post(proxy::multipart))
-        .route("/mlflow-artifacts/mpu/abort/{*path}", post(proxy::multipart))
+        .route("/mlflow-artifacts/mpu/complete/{*path}", post(proxy::complete_multipart))
+        .route("/mlflow-artifacts/mpu/abort/{*path}", post(proxy::abort_multipart))
+        .route(
+            "/mlflow-artifacts/mpu/parts/{upload_id}/{part_number}",
+            put(proxy::upload_part).layer(DefaultBodyLimit::disable()),
+        )
         .route("/mlflow-artifacts/presigned/{*path}", get(proxy::presigned))
 }
 
-/// Builds the routes outside the versioned prefixes: `/get-artifact` and the logged-model file download.
+/// Builds the routes outside the versioned prefixes: `/get-artifact`, the logged-model file
+/// download, and the multipart upload create call, which is routed under each prefix by its
+/// full path because the part URLs it returns repeat the request's prefix.
 pub fn plain_routes() -> Router<TrackingState> {
-    Router::new().route("/get-artifact", get(runs::get_artifact)).route(
-        "/ajax-api/2.0/mlflow/logged-models/{model_id}/artifacts/files",
-        get(runs::logged_model_file),
-    )
+    Router::new()
+        .route("/get-artifact", get(runs::get_artifact))
+        .route(
+            "/ajax-api/2.0/mlflow/logged-models/{model_id}/artifacts/files",
+            get(runs::logged_model_file),
+        )
+        .route("/api/2.0/mlflow-artifacts/mpu/create/{*path}", post(proxy::create_multipart_api))
+        .route(
+            "/ajax-api/2.0/mlflow-artifacts/mpu/create/{*path}",
+            post(proxy::create_multipart_ajax_api),
+        )
 }
 
 /// Lists the folder `path` below the proxied artifact root `root_uri` (such as a run's
