@@ -32,7 +32,7 @@ impl EmbeddedTracking {
         let uri = weir_server::tracking_uri_for(addr);
         let stop = CancellationToken::new();
         let shutdown = stop.clone();
-        let app = weir_tracking::router(state.clone());
+        let app = weir_tracking::router(state.clone()).fallback(weir_tracking::endpoint_not_found);
         let handle = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })

@@ -87,3 +87,17 @@ async fn healthz_and_unknown_paths() {
         "method PUT is not allowed on /apis/v2beta1/experiments",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_mlflow_paths_get_mlflow_errors() {
+    let server = TestServer::start().await;
+    let health = server.get("/health").await;
+    health.assert_status(200);
+    for path in ["/api/3.0/mlflow/traces/search", "/ajax-api/2.0/mlflow/nothing"] {
+        let response = server.send("POST", path, None).await;
+        response.assert_status(404);
+        let body = response.json();
+        assert_eq!(body["error_code"], "ENDPOINT_NOT_FOUND", "{path}: {body}");
+        assert!(body["message"].as_str().unwrap_or_default().contains(path), "{body}");
+    }
+}

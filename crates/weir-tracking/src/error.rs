@@ -106,7 +106,9 @@ impl IntoResponse for TrackingError {
             tracing::error!(error_code = self.code.name(), message = %self.message,
                 "Tracking request failed.");
         } else {
-            tracing::warn!(error_code = self.code.name(), message = %self.message,
+            // The client gets the error and decides; many are routine, such as creating a
+            // registered model that exists, which `mlflow.register_model` does every time.
+            tracing::debug!(error_code = self.code.name(), message = %self.message,
                 "Tracking request rejected.");
         }
         let body = json!({ "error_code": self.code.name(), "message": self.message });

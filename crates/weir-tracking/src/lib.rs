@@ -39,6 +39,10 @@ pub const TAG_WEIR_TASK_ID: &str = "weir.task_id";
 /// Tag key of a tracking run that holds the pipeline task name of the Weir task.
 pub const TAG_WEIR_TASK_NAME: &str = "weir.task_name";
 
+/// Tag key of a tracking run that holds the task's path in its Weir run, such as
+/// `for-loop-1/iteration-2/train`.
+pub const TAG_WEIR_TASK_PATH: &str = "weir.task_path";
+
 /// The version `GET /version` reports: the MLflow API version Weir follows.
 pub const MLFLOW_API_VERSION: &str = "3.17.2";
 
@@ -90,6 +94,25 @@ pub fn router(tracking: TrackingState) -> Router {
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { MLFLOW_API_VERSION }))
         .with_state(tracking)
+}
+
+/// True for a path under one of the MLflow API prefixes (`/api/`, `/ajax-api/`), which get
+/// MLflow's error body even when no route matches.
+pub fn is_tracking_path(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/ajax-api/")
+}
+
+/// Answers a request no route matched with MLflow's `ENDPOINT_NOT_FOUND` error, for use as a
+/// fallback route.
+pub async fn endpoint_not_found(method: axum::http::Method, uri: axum::http::Uri) -> TrackingError {
+    TrackingError::new(
+        ErrorCode::EndpointNotFound,
+        format!(
+            "Weir does not serve the endpoint {method} {}; it serves MLflow's tracking and model \
+             registry API (README.md, section Tracking)",
+            uri.path()
+        ),
+    )
 }
 
 /// Milliseconds since the Unix epoch, MLflow's unit for every timestamp.

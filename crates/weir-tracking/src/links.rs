@@ -6,7 +6,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::{Tracking, TAG_WEIR_RUN_ID, TAG_WEIR_TASK_ID, TAG_WEIR_TASK_NAME};
+use crate::{Tracking, TAG_WEIR_RUN_ID, TAG_WEIR_TASK_ID, TAG_WEIR_TASK_NAME, TAG_WEIR_TASK_PATH};
 
 /// A tracking run made by a task of a Weir run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -19,6 +19,8 @@ pub struct LinkedRun {
     pub task_id: String,
     /// The task name from the run's `weir.task_name` tag.
     pub task_name: String,
+    /// The task path from the run's `weir.task_path` tag, which tells loop iterations apart.
+    pub task_path: String,
 }
 
 /// A registered model version made from a tracking run of a Weir run.
@@ -39,18 +41,27 @@ impl Tracking {
             .read(move |tx| {
                 let mut statement = tx.prepare_cached(
                     "SELECT r.run_id, r.experiment_id, r.name, r.status,
-                            COALESCE(task.value, ''), COALESCE(task_name.value, '')
+                            COALESCE(task.value, ''), COALESCE(task_name.value, ''),
+                            COALESCE(task_path.value, '')
                      FROM tracking_run_tags link
                      JOIN tracking_runs r ON r.run_key = link.run_key
                      LEFT JOIN tracking_run_tags task
                          ON task.run_key = r.run_key AND task.key = ?2
                      LEFT JOIN tracking_run_tags task_name
                          ON task_name.run_key = r.run_key AND task_name.key = ?3
+                     LEFT JOIN tracking_run_tags task_path
+                         ON task_path.run_key = r.run_key AND task_path.key = ?5
                      WHERE link.key = ?1 AND link.value = ?4 AND r.lifecycle_stage = 'active'
                      ORDER BY r.start_time, r.run_key",
                 )?;
                 let rows = statement.query_map(
-                    params![TAG_WEIR_RUN_ID, TAG_WEIR_TASK_ID, TAG_WEIR_TASK_NAME, weir_run_id],
+                    params![
+                        TAG_WEIR_RUN_ID,
+                        TAG_WEIR_TASK_ID,
+                        TAG_WEIR_TASK_NAME,
+                        weir_run_id,
+                        TAG_WEIR_TASK_PATH
+                    ],
                     |row| {
                         Ok(LinkedRun {
                             run_id: row.get(0)?,
@@ -59,6 +70,7 @@ impl Tracking {
                             status: row.get(3)?,
                             task_id: row.get(4)?,
                             task_name: row.get(5)?,
+                            task_path: row.get(6)?,
                         })
                     },
                 )?;
@@ -67,8 +79,12 @@ impl Tracking {
             .await
     }
 
-    /// Returns the registered model versions whose run is one of the tracking runs tagged
-    /// with `weir_run_id`, in the order they were created.
+    /// Returns the registered model versions a Weir run made, in the order they were created.
+    ///
+    /// A version tagged `weir.run_id` belongs to that run. A version without the tag belongs
+    /// to the Weir run that tagged its tracking run. The tag wins because a tracking run can
+    /// outlive its Weir run: when a later Weir run reuses a cached training task, it registers
+    /// a new version from the old tracking run.
     pub async fn model_versions_of_weir_run(
         &self,
         weir_run_id: &str,
@@ -77,12 +93,16 @@ impl Tracking {
         self.db
             .read(move |tx| {
                 let mut statement = tx.prepare_cached(
-                    "SELECT m.name, v.version, v.run_id
-                     FROM tracking_run_tags link
-                     JOIN tracking_runs r ON r.run_key = link.run_key
-                     JOIN registry_model_versions v ON v.run_id = r.run_id
+                    "SELECT m.name, v.version, COALESCE(v.run_id, '')
+                     FROM registry_model_versions v
                      JOIN registry_models m ON m.model_key = v.model_key
-                     WHERE link.key = ?1 AND link.value = ?2
+                     LEFT JOIN registry_version_tags own
+                         ON own.version_key = v.version_key AND own.key = ?1
+                     WHERE own.value = ?2
+                        OR (own.value IS NULL AND v.run_id IN (
+                                SELECT r.run_id FROM tracking_run_tags link
+                                JOIN tracking_runs r ON r.run_key = link.run_key
+                                WHERE link.key = ?1 AND link.value = ?2))
                      ORDER BY v.creation_time, v.version_key",
                 )?;
                 let rows = statement.query_map(params![TAG_WEIR_RUN_ID, weir_run_id], |row| {

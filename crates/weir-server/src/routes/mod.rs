@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
@@ -103,12 +103,19 @@ pub fn unknown_action(kind: &str, verb: &str, known: &[&str]) -> ApiError {
     ))
 }
 
-async fn not_found(request: Request) -> ApiError {
+async fn not_found(request: Request) -> Response {
+    if weir_tracking::is_tracking_path(request.uri().path()) {
+        // The MLflow client reads `error_code`, so a call to an MLflow endpoint Weir does not
+        // serve gets MLflow's error body.
+        let (parts, _) = request.into_parts();
+        return weir_tracking::endpoint_not_found(parts.method, parts.uri).await.into_response();
+    }
     ApiError::NotFound(format!(
         "no endpoint {} {}; the implemented endpoints are listed at {API_PREFIX}/openapi.json",
         request.method(),
         request.uri().path()
     ))
+    .into_response()
 }
 
 /// Rejects a known path with another method. Inside the nested API router the path lacks the
