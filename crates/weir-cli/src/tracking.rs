@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use weir_tracking::links::{LinkedModelVersion, LinkedRun};
 use weir_tracking::{Tracking, TrackingState};
 
 /// A tracking server serving on a background task until [`EmbeddedTracking::stop`].
@@ -70,18 +71,28 @@ pub async fn print_links(
             "Could not list the run's registered model versions.");
         Vec::new()
     });
+    write_links(out, &runs, &versions)
+}
+
+/// Writes tracking runs and model versions as a `Tracking (MLflow)` section; nothing when
+/// both are empty.
+pub fn write_links(
+    out: &mut impl std::io::Write,
+    runs: &[LinkedRun],
+    versions: &[LinkedModelVersion],
+) -> std::io::Result<()> {
     if runs.is_empty() && versions.is_empty() {
         return Ok(());
     }
     writeln!(out, "\nTracking (MLflow)")?;
-    for run in &runs {
+    for run in runs {
         writeln!(
             out,
             "  run {} ({}) from task {}: {}, experiment {}",
-            run.run_id, run.run_name, run.task_name, run.status, run.experiment_id
+            run.run_id, run.run_name, run.task_path, run.status, run.experiment_id
         )?;
     }
-    for version in &versions {
+    for version in versions {
         writeln!(
             out,
             "  registered model {} version {} (models:/{}/{})",

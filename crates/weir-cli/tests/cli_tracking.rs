@@ -134,3 +134,20 @@ fn acknowledged_tracking_writes_survive_kill_9() {
     let (_, got) = server.call("GET", &format!("/api/2.0/mlflow/runs/get?run_id={run_id}"), None);
     assert_eq!(got["run"]["data"]["params"], json!([{ "key": "lr", "value": "0.1" }]));
 }
+
+#[test]
+fn a_server_run_waited_for_lists_its_tracking_runs() {
+    let weir = Weir::new();
+    let server = Server::start(&weir);
+    let client = Weir::new();
+    let mut command = weir_command();
+    command.arg("--data-dir").arg(client.data_dir());
+    command.args(["--server", &format!("http://{}", server.addr), "run"]);
+    command.arg(tracked_training()).arg("--wait");
+    let outcome = finish(&mut command);
+    outcome.assert_code(0);
+    outcome.assert_stdout_has(&[
+        "\nTracking (MLflow)\n",
+        ") from task train-and-log: FINISHED, experiment 0\n",
+    ]);
+}

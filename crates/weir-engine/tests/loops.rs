@@ -1,5 +1,6 @@
 //! ParallelFor: raw, input and upstream item lists with Collected fan-ins
-//! (`parallel_for.yaml`), empty lists, `parallelismLimit` and the engine's process limit, loops
+//! (`parallel_for.yaml`), loop items the compiler typed STRING feeding number inputs
+//! (`loop_item_types.yaml`), empty lists, `parallelismLimit` and the engine's process limit, loops
 //! over artifact lists (`artifact_iterator.yaml`), and the benchmark fan-outs.
 
 mod common;
@@ -202,6 +203,36 @@ async fn three_loops_fan_in_in_order() {
     let limited = intervals(&iterations(&tasks, "for-loop-3"));
     let overlap = max_overlap(&limited);
     assert!(overlap <= 2, "for-loop-3 has parallelism 2 but {overlap} iterations overlapped");
+}
+
+/// Regression: an untyped `list` input or `-> list` output makes the compiler declare the loop
+/// item STRING, which validation used to reject for a `float` or `int` input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untyped_list_items_keep_numbers() {
+    let h = Harness::new();
+    let (run, tasks) = h.run("loop_item_types.yaml", &[]).await;
+
+    assert_run_state(&run, State::Succeeded);
+    assert_eq!(iterations(&tasks, "for-loop-1").len(), 2, "iterations of for-loop-1");
+    for (i, (lr, described)) in [(0.1, "float 0.1"), (0.2, "float 0.2")].iter().enumerate() {
+        let path = format!("for-loop-1/iteration-{i}/describe-lr");
+        let describe = task(&tasks, &path);
+        assert_state(describe, State::Succeeded);
+        assert_eq!(describe.inputs["parameters"]["lr"], json!(lr), "input lr of {path}");
+        assert_output_param(describe, "Output", json!(described));
+    }
+
+    assert_output_param(task(&tasks, "make-list"), "Output", json!([1, 2, 3]));
+    assert_eq!(iterations(&tasks, "for-loop-2").len(), 3, "iterations of for-loop-2");
+    for (i, (n, described)) in [(1, "int 2"), (2, "int 4"), (3, "int 6")].iter().enumerate() {
+        let path = format!("for-loop-2/iteration-{i}/describe-count");
+        let describe = task(&tasks, &path);
+        assert_state(describe, State::Succeeded);
+        assert_eq!(describe.inputs["parameters"]["n"], json!(n), "input n of {path}");
+        assert_output_param(describe, "Output", json!(described));
+    }
+    assert_states(&tasks, &[("for-loop-1", State::Succeeded), ("for-loop-2", State::Succeeded)]);
+    assert_no_run_outputs(&run);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

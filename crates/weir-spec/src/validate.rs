@@ -14,8 +14,10 @@
 //! them only when a task would run one.
 
 mod cycles;
+mod loop_items;
 mod task;
 
+use self::loop_items::LoopItemInputs;
 use crate::error::Problem;
 use crate::model::{ComponentSpec, DagSpec, ParameterType, PipelineSpec};
 use crate::values::coerce;
@@ -34,21 +36,33 @@ pub fn validate(spec: &PipelineSpec) -> Vec<Problem> {
         ));
     }
 
-    check_component(spec, "root", &spec.root, &mut problems);
+    let loop_items = LoopItemInputs::find(spec);
+    let root = Owner { name: None, path: "root".to_string(), component: &spec.root };
+    check_component(spec, &loop_items, root, &mut problems);
     for (name, component) in &spec.components {
-        check_component(spec, &format!("components.{name}"), component, &mut problems);
+        let owner = Owner { name: Some(name), path: format!("components.{name}"), component };
+        check_component(spec, &loop_items, owner, &mut problems);
     }
     check_executors(spec, &mut problems);
     cycles::check_component_cycles(spec, &mut problems);
     problems
 }
 
+/// A component with its name in `components` (`None` for the root) and its path in messages.
+struct Owner<'a> {
+    name: Option<&'a str>,
+    path: String,
+    component: &'a ComponentSpec,
+}
+
 fn check_component(
     spec: &PipelineSpec,
-    path: &str,
-    component: &ComponentSpec,
+    loop_items: &LoopItemInputs,
+    owner: Owner<'_>,
     problems: &mut Vec<Problem>,
 ) {
+    let path = owner.path.as_str();
+    let component = owner.component;
     match (&component.dag, &component.executor_label) {
         (Some(_), Some(label)) => problems.push(Problem::new(
             path,
@@ -88,7 +102,14 @@ fn check_component(
 
     if let Some(dag) = &component.dag {
         for (name, task) in &dag.tasks {
-            let scope = task::DagScope { spec, path, component, dag };
+            let scope = task::DagScope {
+                spec,
+                path,
+                name: owner.name,
+                component,
+                dag,
+                loop_items,
+            };
             scope.check_task(name, task, problems);
         }
         check_dag_outputs(spec, path, component, dag, problems);

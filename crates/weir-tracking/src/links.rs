@@ -1,15 +1,16 @@
 //! Links between Weir runs and tracking runs. A task's `mlflow` client tags each run it starts
-//! with the Weir run and task ids (see `weir_engine::tracking_env`); these queries follow the
-//! tags back, so a Weir run lists the tracking runs its tasks made.
+//! with the Weir run and task ids (see `weir_engine::tracking_env`). These queries follow the
+//! tags back: from a Weir run to the tracking runs its tasks made and the model versions
+//! registered from them.
 
 use rusqlite::params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::{Tracking, TAG_WEIR_RUN_ID, TAG_WEIR_TASK_ID, TAG_WEIR_TASK_NAME, TAG_WEIR_TASK_PATH};
 
 /// A tracking run made by a task of a Weir run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkedRun {
     pub run_id: String,
     pub experiment_id: String,
@@ -24,7 +25,7 @@ pub struct LinkedRun {
 }
 
 /// A registered model version made from a tracking run of a Weir run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkedModelVersion {
     pub name: String,
     pub version: String,

@@ -6,7 +6,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use super::types::{Experiment, Page, Pipeline, PipelineVersion, Run};
+use super::types::{Experiment, Page, Pipeline, PipelineVersion, Run, TrackingLinks};
 use super::{Call, Client, ClientError, Fetched};
 
 /// Largest page the server sends, because it caps `page_size` at this.
@@ -31,6 +31,14 @@ pub struct RunFilter<'a> {
 impl Client {
     pub async fn get_run(&self, run_id: &str) -> Result<Fetched<Run>, ClientError> {
         self.fetch(Call::get(&["runs", run_id])).await
+    }
+
+    /// Reads the MLflow tracking runs and model versions that a run's tasks made.
+    pub async fn run_tracking_links(
+        &self,
+        run_id: &str,
+    ) -> Result<Fetched<TrackingLinks>, ClientError> {
+        self.fetch(Call::get(&["runs", run_id, "mlflow-runs"])).await
     }
 
     /// Reads a run by id, or else by its name when exactly one run has it.

@@ -155,3 +155,12 @@ pub struct Page {
     pub total_size: u64,
     pub next_page_token: Option<String>,
 }
+
+/// `GET /runs/{run_id}/mlflow-runs`: what a run's tasks logged to MLflow tracking.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TrackingLinks {
+    #[serde(default)]
+    pub mlflow_runs: Vec<weir_tracking::links::LinkedRun>,
+    #[serde(default)]
+    pub model_versions: Vec<weir_tracking::links::LinkedModelVersion>,
+}

@@ -1,5 +1,6 @@
 //! `GET /runs/{run_id}/mlflow-runs`, Weir's own endpoint: the MLflow tracking runs that the
-//! run's tasks made, each with the id and name of its task. The other direction needs no
+//! run's tasks made, each with the id, name and path of its task, and the model versions
+//! registered from them. The other direction needs no
 //! endpoint: each tracking run carries `weir.run_id` and `weir.task_id` tags, which the MLflow
 //! API searches (`tags."weir.run_id" = '<id>'`).
 
@@ -16,8 +17,10 @@ pub async fn list(
     ApiPath(run_id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     state.store.get_run(&run_id).await?;
-    let runs = state.tracking.runs_of_weir_run(&run_id).await.map_err(|error| {
+    let read_failed = |error| {
         ApiError::Internal(format!("could not read the tracking runs of run {run_id}: {error}"))
-    })?;
-    Ok(Json(json!({ "mlflow_runs": runs })))
+    };
+    let runs = state.tracking.runs_of_weir_run(&run_id).await.map_err(read_failed)?;
+    let versions = state.tracking.model_versions_of_weir_run(&run_id).await.map_err(read_failed)?;
+    Ok(Json(json!({ "mlflow_runs": runs, "model_versions": versions })))
 }

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::loop_items::{item_type, LoopItemInputs};
 use super::{list_names, types_conflict};
 use crate::cel::{check_syntax, referenced_parameters};
 use crate::error::Problem;
@@ -17,9 +18,12 @@ pub(super) struct DagScope<'a> {
     pub spec: &'a PipelineSpec,
     /// Path of the component owning the DAG (`root` or `components.NAME`).
     pub path: &'a str,
+    /// Name of the component owning the DAG in `components`, `None` for the root.
+    pub name: Option<&'a str>,
     /// The component owning the DAG, whose inputs `componentInput*` refer to.
     pub component: &'a ComponentSpec,
     pub dag: &'a DagSpec,
+    pub loop_items: &'a LoopItemInputs,
 }
 
 impl DagScope<'_> {
@@ -174,7 +178,8 @@ impl DagScope<'_> {
         }
     }
 
-    /// Checks a `componentInputParameter` and returns the enclosing input's declared type.
+    /// Checks a `componentInputParameter` and returns the enclosing input's declared type, or
+    /// unspecified for a loop item the compiler typed STRING because it did not know the type.
     fn check_component_input_parameter(
         &self,
         path: &str,
@@ -183,6 +188,9 @@ impl DagScope<'_> {
     ) -> ParameterType {
         let inputs = &self.component.input_definitions;
         if let Some(spec) = inputs.parameters.get(name) {
+            if self.loop_items.contains(self.name, name) {
+                return item_type(spec.parameter_type);
+            }
             return spec.parameter_type;
         }
         let mut message = format!(

@@ -71,6 +71,19 @@ pub async fn run(client: &Client, args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         let (record, tasks) = run_records(&finished.item, Some(&pipeline.spec));
         print!("{}", display::run_summary(&record, &tasks));
+        match client.run_tracking_links(&run_id).await {
+            Ok(links) => {
+                let mut stdout = std::io::stdout().lock();
+                let _ = crate::tracking::write_links(
+                    &mut stdout,
+                    &links.item.mlflow_runs,
+                    &links.item.model_versions,
+                );
+            }
+            // A server without tracking links still printed the run's outcome.
+            Err(error) => tracing::debug!(run.id = %run_id, %error,
+                "Could not read the run's tracking links."),
+        }
     }
     Ok(match records::state(&finished.item.state) {
         State::Succeeded => ExitCode::SUCCESS,
