@@ -181,7 +181,7 @@ pub(crate) async fn run_container(
             cache_key: key.clone(),
             run_id: ctx.run_id.clone(),
             task_id: node.id().to_string(),
-            outputs: crate::record::outputs_json(&result.outputs),
+            outputs: cache::entry_outputs(&result.outputs),
             created_at: chrono::Utc::now(),
         };
         if let Err(e) = ctx.engine.store.put_cache_entry(&entry).await {

@@ -1,7 +1,8 @@
 //! Task caching: a cached task reuses its earlier result without starting a process, and the
 //! per-run, per-task and engine-wide switches each turn that off (`caching.yaml`, whose tasks
 //! append one line per process to `log_path`). A cached result whose artifact file is gone is
-//! not reused.
+//! not reused, and one whose artifacts never had a file (`Metrics`, `ClassificationMetrics` in
+//! `cached_metrics.yaml`) is.
 
 mod common;
 
@@ -163,4 +164,79 @@ async fn missing_artifact_forces_rerun() {
     let data = output_artifact(&third.outputs, "data", "the third run");
     assert_ne!(data.uri, first_data.uri, "the third run wrote a new artifact");
     assert_eq!(read_artifact(&data), "payload");
+}
+
+/// Runs `cached_metrics.yaml` and returns the run, its `score` task and the process log.
+async fn run_scored(h: &Harness) -> (RunRecord, TaskRecord, String) {
+    let log_path = h.scratch("scored.log");
+    let arguments = [("log_path", json!(log_path.display().to_string()))];
+    let (run, tasks) = h.run_request(request(load("cached_metrics.yaml"), &arguments)).await;
+    assert_run_state(&run, State::Succeeded);
+    assert_run_outputs(&run, &[("Output", json!(1.5))]);
+    assert_eq!(tasks.len(), 1, "tasks of the run");
+    let score = task(&tasks, "score").clone();
+    assert_output_param(&score, "Output", json!(1.5));
+    (run, score, read(&log_path))
+}
+
+/// Regression: a task whose output artifacts are metadata-only has no file behind them, and the
+/// cache used to require one, so the task ran every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_only_task_reused() {
+    let h = Harness::new();
+    let confusion_metadata = json!({"confusionMatrix": {
+        "annotationSpecs": [{"displayName": "yes"}, {"displayName": "no"}],
+        "rows": [{"row": [3, 1]}, {"row": [0, 4]}],
+    }});
+
+    let (_, first, log) = run_scored(&h).await;
+    assert_ran(&first);
+    assert_eq!(log, "scored 0.75\n");
+    let metrics = output_artifact(&first.outputs, "metrics", "score");
+    let confusion = output_artifact(&first.outputs, "confusion", "score");
+    assert!(json_equal(&json!(metrics.metadata), &json!({"accuracy": 0.75})));
+    assert!(json_equal(&json!(confusion.metadata), &confusion_metadata));
+    for artifact in [&metrics, &confusion] {
+        let path = weir_artifacts::local_path_for_uri(&artifact.uri);
+        assert!(!path.exists(), "the executor wrote {}", path.display());
+    }
+
+    let (_, second, log) = run_scored(&h).await;
+    assert_from_cache(&second);
+    assert_eq!(log, "scored 0.75\n", "processes after the second run");
+    let cached_metrics = output_artifact(&second.outputs, "metrics", "cached score");
+    let cached_confusion = output_artifact(&second.outputs, "confusion", "cached score");
+    assert_eq!(cached_metrics, metrics, "cached metrics artifact");
+    assert_eq!(cached_confusion, confusion, "cached confusion artifact");
+}
+
+/// The example pipeline run twice: every cached task, `evaluate-model` with its `Metrics` and
+/// `ClassificationMetrics` outputs among them, comes from the cache the second time, and
+/// `register-model`, which disables caching, runs again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_pipeline_second_run_cached() {
+    let h = Harness::new();
+    let path = workspace_root().join("pipelines/train_pipeline.yaml");
+    let pipeline = match weir_spec::load_file(&path) {
+        Ok(pipeline) => pipeline,
+        Err(e) => panic!("failed to load {}: {e}", path.display()),
+    };
+    // Two epochs keep the test short, and a zero threshold makes register-model always run.
+    let arguments = [("epochs", json!(2)), ("accuracy_threshold", json!(0.0))];
+    let cached_tasks = ["prepare-data", "train-model", "evaluate-model"];
+
+    let (first, tasks) = h.run_request(request(pipeline.clone(), &arguments)).await;
+    assert_run_state(&first, State::Succeeded);
+    for path in cached_tasks.iter().chain(&["condition-1/register-model"]) {
+        assert_ran(task(&tasks, path));
+    }
+    let accuracy = output_param(&first.outputs, "accuracy", "the first run").clone();
+
+    let (second, tasks) = h.run_request(request(pipeline, &arguments)).await;
+    assert_run_state(&second, State::Succeeded);
+    for path in cached_tasks {
+        assert_from_cache(task(&tasks, path));
+    }
+    assert_ran(task(&tasks, "condition-1/register-model"));
+    assert_run_output_param(&second, "accuracy", accuracy);
 }

@@ -102,14 +102,7 @@ fn check_component(
 
     if let Some(dag) = &component.dag {
         for (name, task) in &dag.tasks {
-            let scope = task::DagScope {
-                spec,
-                path,
-                name: owner.name,
-                component,
-                dag,
-                loop_items,
-            };
+            let scope = task::DagScope { spec, path, name: owner.name, component, dag, loop_items };
             scope.check_task(name, task, problems);
         }
         check_dag_outputs(spec, path, component, dag, problems);

@@ -2,11 +2,10 @@
 //!
 //! The kfp compiler (seen with 2.17.3) declares the loop item of a list whose element type it
 //! does not know, such as an untyped `list` pipeline input or a `-> list` task output, as
-//! STRING. That STRING means "unknown": the KFP backend passes the element through at run time,
-//! so a float element can feed a `float` input. The item input is declared on the loop's body
-//! component, and every nested DAG inside the body (a `dsl.If`, an inner loop) that uses the item
-//! declares its own STRING input fed from the parent's, so [`LoopItemInputs`] follows those
-//! links down.
+//! STRING. That STRING means "unknown": at run time the element passes through unchanged (kfp.local
+//! 2.17.3 gives a `float` input the float 0.1 from `[0.1, 0.2]`). The item input is declared on the loop's body
+//! component. Each nested DAG inside the body (a `dsl.If`, an inner loop) that uses the item
+//! declares its own STRING input fed from the parent's, and [`LoopItemInputs`] follows these.
 
 use std::collections::BTreeSet;
 
@@ -67,7 +66,7 @@ impl LoopItemInputs {
     }
 }
 
-/// Returns the declared type of a loop item input as the type check sees it: STRING, the
+/// Returns the type the type check uses for a loop item input of type `declared`: STRING, the
 /// compiler's stand-in for an unknown element type, becomes unspecified, which matches every
 /// input type.
 pub(super) fn item_type(declared: ParameterType) -> ParameterType {
