@@ -74,13 +74,12 @@ impl Fields {
         }
     }
 
-    /// An optional string field. Numbers and booleans are read as their text.
+    /// An optional string field. A JSON number or boolean is rejected, as MLflow's proto
+    /// parsing rejects it; a query string holds only text.
     pub fn opt_str(&self, key: &str) -> Result<Option<String>> {
         match self.raw(key) {
             None => Ok(None),
             Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(Value::Number(number)) => Ok(Some(number.to_string())),
-            Some(Value::Bool(flag)) => Ok(Some(flag.to_string())),
             Some(Value::Array(items)) if items.len() == 1 => {
                 Fields::single(key, &items[0]).map(Some)
             }
@@ -88,10 +87,18 @@ impl Fields {
         }
     }
 
+    /// An optional enum field, such as a status: proto JSON sends an enum by name or by number,
+    /// and both are returned as text.
+    pub fn opt_enum(&self, key: &str) -> Result<Option<String>> {
+        match self.raw(key) {
+            Some(Value::Number(number)) => Ok(Some(number.to_string())),
+            _ => self.opt_str(key),
+        }
+    }
+
     fn single(key: &str, value: &Value) -> Result<String> {
         match value {
             Value::String(text) => Ok(text.clone()),
-            Value::Number(number) => Ok(number.to_string()),
             other => Err(wrong_type(key, "a string", other)),
         }
     }

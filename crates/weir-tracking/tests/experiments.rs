@@ -59,6 +59,11 @@ async fn unknown_experiments_and_bad_names_are_rejected_with_mlflow_codes() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error_code"], "RESOURCE_DOES_NOT_EXIST");
 
+    // A number where the proto has a string is rejected, as MLflow's parsing rejects it.
+    let (status, body) = app.post("experiments/create", json!({ "name": 5 })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE");
+
     let (status, body) = app.post("experiments/create", json!({ "name": "" })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE");

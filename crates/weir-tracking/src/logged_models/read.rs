@@ -41,7 +41,7 @@ pub fn parse_status(text: &str) -> Option<i64> {
 
 /// Reads the required `status` field of a finalize request.
 pub fn status_field(fields: &Fields) -> Result<i64> {
-    let raw = fields.opt_str("status")?.ok_or_else(|| TrackingError::missing("status"))?;
+    let raw = fields.opt_enum("status")?.ok_or_else(|| TrackingError::missing("status"))?;
     parse_status(&raw).ok_or_else(|| {
         TrackingError::invalid(format!(
             "Unknown logged model status '{raw}'. Use LOGGED_MODEL_READY or \

@@ -129,7 +129,7 @@ pub(crate) async fn update(
 ) -> Result<Json<Value>> {
     let run_id = fields.run_id()?;
     let status = fields
-        .opt_str("status")?
+        .opt_enum("status")?
         .filter(|text| !text.is_empty())
         .map(|text| parse_status(&text))
         .transpose()?;

@@ -31,7 +31,7 @@ pub fn routes() -> Router<TrackingState> {
 /// Reads the lifecycle stages a view type selects: `ACTIVE_ONLY` (1, the default), `DELETED_ONLY`
 /// (2) or `ALL` (3), given by name or number.
 pub fn lifecycle_stages(fields: &Fields, field: &str) -> Result<&'static [&'static str]> {
-    let view = fields.opt_str(field)?.unwrap_or_default();
+    let view = fields.opt_enum(field)?.unwrap_or_default();
     Ok(match view.trim() {
         "DELETED_ONLY" | "2" => &["deleted"],
         "ALL" | "3" => &["active", "deleted"],
