@@ -151,3 +151,14 @@ fn a_server_run_waited_for_lists_its_tracking_runs() {
         ") from task train-and-log: FINISHED, experiment 0\n",
     ]);
 }
+
+#[test]
+fn a_tracking_run_whose_task_died_is_ended_as_failed() {
+    let weir = Weir::new();
+    let outcome = weir.run(&pipeline("mlflow_abandoned.yaml"), &[]);
+    outcome.assert_code(1);
+    outcome.assert_stdout_has(&[
+        "\nTracking (MLflow)\n",
+        ") from task abandon: FAILED, experiment 0\n",
+    ]);
+}

@@ -130,7 +130,7 @@ impl Server {
         engine_config.tracking_uri.get_or_insert_with(|| tracking_uri_for(addr));
         let engine = Engine::new(engine_store, executor, artifacts, engine_config);
         let catalog: Arc<dyn CatalogStore> = store;
-        let runs = RunsManager::new(engine.clone(), catalog.clone());
+        let runs = RunsManager::new(engine.clone(), catalog.clone(), tracking.clone());
         let state = AppState::new(Shared {
             store: catalog,
             engine,

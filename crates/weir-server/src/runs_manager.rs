@@ -35,15 +35,21 @@ struct ActiveRun {
 pub struct RunsManager {
     engine: Engine,
     store: Arc<dyn CatalogStore>,
+    tracking: weir_tracking::TrackingState,
     active: Arc<Mutex<HashMap<String, ActiveRun>>>,
     generations: Arc<AtomicU64>,
 }
 
 impl RunsManager {
-    pub fn new(engine: Engine, store: Arc<dyn CatalogStore>) -> Self {
+    pub fn new(
+        engine: Engine,
+        store: Arc<dyn CatalogStore>,
+        tracking: weir_tracking::TrackingState,
+    ) -> Self {
         RunsManager {
             engine,
             store,
+            tracking,
             active: Arc::new(Mutex::new(HashMap::new())),
             generations: Arc::new(AtomicU64::new(0)),
         }
@@ -81,7 +87,12 @@ impl RunsManager {
 
     async fn execute(&self, run_id: &str, cancel: CancellationToken) {
         match self.engine.execute(run_id, cancel, None).await {
-            Ok(run) => tracing::debug!(run.id = %run_id, state = %run.state, "Run finished."),
+            Ok(run) => {
+                tracing::debug!(run.id = %run_id, state = %run.state, "Run finished.");
+                if run.state.is_final() {
+                    end_open_tracking_runs(&self.engine, &self.tracking, run_id).await;
+                }
+            }
             Err(error) => {
                 tracing::error!(run.id = %run_id, error = %error, "Run could not be executed.");
                 let reason = format!("the server could not execute the run: {error}");
@@ -210,5 +221,32 @@ impl RunsManager {
                 "Run stopped by the server shutdown; it resumes at the next start.");
         }
         count
+    }
+}
+
+/// Ends the tracking runs a finished Weir run's tasks left `RUNNING` (see
+/// [`weir_tracking::Tracking::end_open_runs_of_weir_run`]); failures are logged, not returned.
+pub async fn end_open_tracking_runs(
+    engine: &Engine,
+    tracking: &weir_tracking::Tracking,
+    run_id: &str,
+) {
+    let failed = match engine.store().list_tasks(run_id).await {
+        Ok(tasks) => tasks
+            .into_iter()
+            .filter(|task| task.state == State::Failed)
+            .map(|task| task.task_id)
+            .collect(),
+        Err(error) => {
+            tracing::warn!(run.id = %run_id, %error, "Could not read the tasks of a finished run.");
+            return;
+        }
+    };
+    match tracking.end_open_runs_of_weir_run(run_id, failed).await {
+        Ok(0) => {}
+        Ok(ended) => tracing::info!(run.id = %run_id, tracking_runs = ended,
+            "Ended tracking runs that the run's tasks left running."),
+        Err(error) => tracing::warn!(run.id = %run_id, %error,
+            "Could not end the tracking runs the run's tasks left running."),
     }
 }

@@ -20,7 +20,7 @@ pub struct LinkedRun {
     pub task_id: String,
     /// The task name from the run's `weir.task_name` tag.
     pub task_name: String,
-    /// The task path from the run's `weir.task_path` tag, which tells loop iterations apart.
+    /// The task path from the run's `weir.task_path` tag; loop iterations differ in it.
     pub task_path: String,
 }
 
@@ -114,6 +114,43 @@ impl Tracking {
                     })
                 })?;
                 Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await
+    }
+
+    /// Ends the tracking runs of a finished Weir run that are still `RUNNING`: no task process
+    /// of the Weir run is left to end them, so their tasks were killed, timed out or lost to a
+    /// server restart. A run whose task is in `failed_task_ids` becomes `FAILED`, any other
+    /// `KILLED`, with the current time as end time. Returns how many runs were ended.
+    pub async fn end_open_runs_of_weir_run(
+        &self,
+        weir_run_id: &str,
+        failed_task_ids: Vec<String>,
+    ) -> Result<usize> {
+        let weir_run_id = weir_run_id.to_owned();
+        let failed = serde_json::to_string(&failed_task_ids).unwrap_or_else(|_| "[]".into());
+        self.db
+            .write(move |tx| {
+                let ended = tx.execute(
+                    "UPDATE tracking_runs
+                     SET status = CASE WHEN EXISTS (
+                             SELECT 1 FROM tracking_run_tags task
+                             WHERE task.run_key = tracking_runs.run_key AND task.key = ?2
+                               AND task.value IN (SELECT value FROM json_each(?3)))
+                         THEN 'FAILED' ELSE 'KILLED' END,
+                         end_time = ?4
+                     WHERE status = 'RUNNING'
+                       AND run_key IN (SELECT run_key FROM tracking_run_tags
+                                       WHERE key = ?1 AND value = ?5)",
+                    params![
+                        TAG_WEIR_RUN_ID,
+                        TAG_WEIR_TASK_ID,
+                        failed,
+                        crate::now_ms(),
+                        weir_run_id
+                    ],
+                )?;
+                Ok(ended)
             })
             .await
     }

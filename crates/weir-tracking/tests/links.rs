@@ -70,3 +70,28 @@ async fn a_weir_run_finds_its_tracking_runs_and_model_versions() {
     assert_eq!(of("weir-b").await, vec![version_of("2")]);
     assert_eq!(of("weir-other").await, vec![]);
 }
+
+#[tokio::test]
+async fn runs_left_running_by_a_finished_weir_run_are_ended() {
+    let app = App::new();
+    let failed = task_run(&app, "weir-a", "fail", "fail").await;
+    let killed = task_run(&app, "weir-a", "lost", "lost").await;
+    let finished = task_run(&app, "weir-a", "done", "done").await;
+    app.ok("runs/update", json!({ "run_id": finished, "status": "FINISHED", "end_time": 5 })).await;
+    let other = task_run(&app, "weir-other", "fail", "fail").await;
+
+    let ended = app
+        .state
+        .end_open_runs_of_weir_run("weir-a", vec!["fail-id".to_owned()])
+        .await
+        .expect("runs end");
+    assert_eq!(ended, 2);
+    for (run_id, status) in
+        [(&failed, "FAILED"), (&killed, "KILLED"), (&finished, "FINISHED"), (&other, "RUNNING")]
+    {
+        let (_, body) = app.get(&format!("runs/get?run_id={run_id}")).await;
+        assert_eq!(body["run"]["info"]["status"], status, "{body}");
+    }
+    let (_, body) = app.get(&format!("runs/get?run_id={finished}")).await;
+    assert_eq!(body["run"]["info"]["end_time"], 5);
+}

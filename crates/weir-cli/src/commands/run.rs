@@ -131,6 +131,10 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let display_task = tokio::spawn(progress::show(events_rx, show));
     let finished = engine.execute(&run.run_id, cancel, Some(events_tx)).await?;
     let _ = display_task.await;
+    if let (Some(embedded), true) = (&embedded, finished.state.is_final()) {
+        weir_server::runs_manager::end_open_tracking_runs(&engine, &embedded.state, &run.run_id)
+            .await;
+    }
 
     let tasks = engine.store().list_tasks(&finished.run_id).await?;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
