@@ -5,7 +5,8 @@
 //! `Default` has id `0`. A deleted experiment keeps its name, so a new experiment cannot take
 //! it until the old one is deleted for good, which Weir does not do.
 
-use axum::routing::post;
+use axum::extract::State;
+use axum::routing::{self, post};
 use axum::{Json, Router};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::{json, Value};
@@ -19,8 +20,8 @@ use crate::{now_ms, TrackingState};
 pub fn routes() -> Router<TrackingState> {
     Router::new()
         .route("/mlflow/experiments/create", post(create))
-        .route("/mlflow/experiments/get", axum::routing::get(get))
-        .route("/mlflow/experiments/get-by-name", axum::routing::get(get_by_name))
+        .route("/mlflow/experiments/get", routing::get(get))
+        .route("/mlflow/experiments/get-by-name", routing::get(get_by_name))
         .route("/mlflow/experiments/update", post(update))
         .route("/mlflow/experiments/delete", post(delete))
         .route("/mlflow/experiments/restore", post(restore))
@@ -28,10 +29,7 @@ pub fn routes() -> Router<TrackingState> {
         .route("/mlflow/experiments/delete-experiment-tag", post(delete_tag))
 }
 
-async fn create(
-    axum::extract::State(state): axum::extract::State<TrackingState>,
-    fields: Fields,
-) -> Result<Json<Value>> {
+async fn create(State(state): State<TrackingState>, fields: Fields) -> Result<Json<Value>> {
     let name = experiment_name(&fields, "name")?;
     let artifact_location = fields.opt_str("artifact_location")?.filter(|l| !l.is_empty());
     let tags = tag_pairs(&fields)?;
@@ -72,20 +70,14 @@ async fn create(
     Ok(Json(json!({ "experiment_id": id.to_string() })))
 }
 
-async fn get(
-    axum::extract::State(state): axum::extract::State<TrackingState>,
-    fields: Fields,
-) -> Result<Json<Value>> {
+async fn get(State(state): State<TrackingState>, fields: Fields) -> Result<Json<Value>> {
     let id = experiment_id(&fields)?;
     let experiment =
         state.db.read(move |tx| experiment_json(tx, id)?.ok_or_else(|| no_experiment(id))).await?;
     Ok(Json(json!({ "experiment": experiment })))
 }
 
-async fn get_by_name(
-    axum::extract::State(state): axum::extract::State<TrackingState>,
-    fields: Fields,
-) -> Result<Json<Value>> {
+async fn get_by_name(State(state): State<TrackingState>, fields: Fields) -> Result<Json<Value>> {
     let name = fields.str("experiment_name")?;
     let experiment = state
         .db
@@ -109,10 +101,7 @@ async fn get_by_name(
     Ok(Json(json!({ "experiment": experiment })))
 }
 
-async fn update(
-    axum::extract::State(state): axum::extract::State<TrackingState>,
-    fields: Fields,
-) -> Result<Json<Value>> {
+async fn update(State(state): State<TrackingState>, fields: Fields) -> Result<Json<Value>> {
     let id = experiment_id(&fields)?;
     let new_name = experiment_name(&fields, "new_name")?;
     state
@@ -147,10 +136,7 @@ async fn update(
     Ok(Json(json!({})))
 }
 
-async fn delete(
-    axum::extract::State(state): axum::extract::State<TrackingState>,
-    fields: Fields,
-) -> Result<Json<Value>> {
+async fn delete(State(state): State<TrackingState>, fields: Fields) -> Result<Json<Value>> {
     let id = experiment_id(&fields)?;
     state
         .db
@@ -174,10 +160,7 @@ async fn delete(
     Ok(Json(json!({})))
 }
 
-async fn restore(
-    axum::extract::State(state): axum::extract::State<TrackingState>,
-    fields: Fields,
-) -> Result<Json<Value>> {
+async fn restore(State(state): State<TrackingState>, fields: Fields) -> Result<Json<Value>> {
     let id = experiment_id(&fields)?;
     state
         .db
@@ -206,10 +189,7 @@ async fn restore(
     Ok(Json(json!({})))
 }
 
-async fn set_tag(
-    axum::extract::State(state): axum::extract::State<TrackingState>,
-    fields: Fields,
-) -> Result<Json<Value>> {
+async fn set_tag(State(state): State<TrackingState>, fields: Fields) -> Result<Json<Value>> {
     let id = experiment_id(&fields)?;
     let key = fields.str("key")?;
     let value = fields.opt_str("value")?.unwrap_or_default();
@@ -226,10 +206,7 @@ async fn set_tag(
     Ok(Json(json!({})))
 }
 
-async fn delete_tag(
-    axum::extract::State(state): axum::extract::State<TrackingState>,
-    fields: Fields,
-) -> Result<Json<Value>> {
+async fn delete_tag(State(state): State<TrackingState>, fields: Fields) -> Result<Json<Value>> {
     let id = experiment_id(&fields)?;
     let key = fields.str("key")?;
     state
