@@ -69,7 +69,24 @@ impl Tracking {
                 artifact_root.display()
             ))
         })?;
+        spawn_stale_upload_cleanup(artifact_root.clone());
         Ok(Arc::new(Tracking { db, artifact_root }))
+    }
+}
+
+/// Removes abandoned upload leftovers in the background, so a large artifact folder does not
+/// delay the start.
+fn spawn_stale_upload_cleanup(root: PathBuf) {
+    let spawned = std::thread::Builder::new().name("weir-upload-cleanup".into()).spawn(move || {
+        let removed =
+            artifacts::stale::remove_stale_uploads(&root, artifacts::stale::ABANDONED_AFTER);
+        if removed > 0 {
+            tracing::info!(removed, root = %root.display(),
+                "Removed the leftovers of abandoned artifact uploads.");
+        }
+    });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "Could not start the cleanup of abandoned artifact uploads.");
     }
 }
 

@@ -16,6 +16,7 @@ pub mod multipart;
 pub mod path;
 pub mod proxy;
 pub mod runs;
+pub mod stale;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::Response;
