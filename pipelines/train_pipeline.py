@@ -245,12 +245,11 @@ def register_model(
     if os.environ.get("MLFLOW_TRACKING_URI") and model_uri:
         import mlflow
 
-        tags = {"accuracy": str(accuracy), "kfp_model_uri": model.uri}
-        # The version names the Weir run and task that registered it (Weir puts them in
-        # MLFLOW_RUN_CONTEXT), which matters when training came from the cache of an
-        # earlier run.
-        tags.update(json.loads(os.environ.get("MLFLOW_RUN_CONTEXT") or "{}"))
-        version = mlflow.register_model(model_uri, model_name, tags=tags)
+        version = mlflow.register_model(
+            model_uri,
+            model_name,
+            tags={"accuracy": str(accuracy), "kfp_model_uri": model.uri},
+        )
         mlflow.MlflowClient().set_registered_model_alias(model_name, "champion", version.version)
         record.update(registry="mlflow", version=int(version.version))
         record["registered_uri"] = f"models:/{model_name}/{version.version}"

@@ -162,3 +162,21 @@ fn a_tracking_run_whose_task_died_is_ended_as_failed() {
         ") from task abandon: FAILED, experiment 0\n",
     ]);
 }
+
+#[test]
+fn runs_and_versions_made_with_mlflow_client_are_linked_by_the_task_token() {
+    let weir = Weir::new();
+    let outcome = weir.run(&pipeline("mlflow_client_calls.yaml"), &[]);
+    outcome.assert_code(0);
+    let runs = weir.runs();
+    let run = weir.get(runs[0]["run_id"].as_str().unwrap_or_default());
+    let made = task(&run, "make-version");
+    let mlflow_run_id = made["outputs"]["parameters"]["Output"].as_str().unwrap_or_default();
+    assert_eq!(mlflow_run_id.len(), 32, "the task returned no MLflow run id: {made:#}");
+    outcome.assert_stdout_has(&[
+        "\nTracking (MLflow)\n",
+        &format!("  run {mlflow_run_id} ("),
+        ") from task make-version: FINISHED, experiment 0\n",
+        "  registered model client-calls version 1 (models:/client-calls/1)\n",
+    ]);
+}

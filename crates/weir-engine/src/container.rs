@@ -122,6 +122,7 @@ pub(crate) async fn run_container(
             context: placeholder_ctx.clone(),
             env: tracking_env(
                 ctx.engine.config.tracking_uri.as_deref(),
+                ctx.engine.config.tracking_is_weir,
                 &container,
                 &TaskIdentity {
                     run_id: &ctx.run_id,

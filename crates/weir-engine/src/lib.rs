@@ -44,6 +44,9 @@ pub struct EngineConfig {
     /// MLflow tracking server given to every task as `MLFLOW_TRACKING_URI`, with tags that
     /// name the run and task in `MLFLOW_RUN_CONTEXT` ([`tracking_env`]). `None` sets neither.
     pub tracking_uri: Option<String>,
+    /// Whether `tracking_uri` is a Weir tracking server, which reads the task token
+    /// (`MLFLOW_TRACKING_TOKEN`) that [`tracking_env`] then adds.
+    pub tracking_is_weir: bool,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +58,7 @@ impl Default for EngineConfig {
             default_task_timeout: None,
             cancel_poll_interval: Duration::from_millis(500),
             tracking_uri: None,
+            tracking_is_weir: false,
         }
     }
 }

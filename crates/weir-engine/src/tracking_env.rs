@@ -3,9 +3,16 @@
 //! JSON object the `mlflow` client adds as tags to every run it starts. The tags name the Weir
 //! run and task, so a tracking run leads back to the task that made it.
 //!
-//! A pipeline that sets `MLFLOW_TRACKING_URI` in a container's `env` keeps its own server. A
-//! pipeline's own `MLFLOW_RUN_CONTEXT` object keeps its keys; Weir's keys are added to it.
+//! When the server is Weir's own, a task also gets `MLFLOW_TRACKING_TOKEN=weir-task.<base64url
+//! of the same JSON object>`. The client sends it as a bearer token with every request, and
+//! Weir's tracking server adds the tags to the runs and model versions the task creates, also
+//! those made with `MlflowClient`, which reads no run context (`weir_tracking::caller`).
+//!
+//! A pipeline that sets `MLFLOW_TRACKING_URI` in a container's `env` keeps its own server, and
+//! gets no token. A pipeline's own `MLFLOW_RUN_CONTEXT` object keeps its keys; Weir's keys are
+//! added to it. A pipeline's own `MLFLOW_TRACKING_TOKEN` is kept.
 
+use base64::Engine as _;
 use serde_json::{Map, Value};
 use weir_spec::ContainerSpec;
 
@@ -13,6 +20,10 @@ use weir_spec::ContainerSpec;
 pub const TRACKING_URI_VAR: &str = "MLFLOW_TRACKING_URI";
 /// Environment variable whose JSON object the `mlflow` client adds to each new run's tags.
 pub const RUN_CONTEXT_VAR: &str = "MLFLOW_RUN_CONTEXT";
+/// Environment variable whose value the `mlflow` client sends as a bearer token.
+pub const TOKEN_VAR: &str = "MLFLOW_TRACKING_TOKEN";
+/// The prefix of a task's token.
+pub const TOKEN_PREFIX: &str = "weir-task.";
 
 /// Tag keys Weir puts in `MLFLOW_RUN_CONTEXT`.
 pub const TAG_RUN_ID: &str = "weir.run_id";
@@ -31,8 +42,11 @@ pub(crate) struct TaskIdentity<'a> {
 }
 
 /// Returns the variables to add to a task's environment; empty when no tracking server is set.
+/// `weir_server` is true when the server at `tracking_uri` is Weir's own, which reads the
+/// token.
 pub(crate) fn tracking_env(
     tracking_uri: Option<&str>,
+    weir_server: bool,
     container: &ContainerSpec,
     task: &TaskIdentity<'_>,
 ) -> Vec<(String, String)> {
@@ -40,9 +54,15 @@ pub(crate) fn tracking_env(
         return Vec::new();
     };
     let own = |name: &str| container.env.iter().find(|var| var.name == name);
-    let mut env = Vec::with_capacity(2);
-    if own(TRACKING_URI_VAR).is_none() {
+    let mut env = Vec::with_capacity(3);
+    let weir_serves_task = own(TRACKING_URI_VAR).is_none();
+    if weir_serves_task {
         env.push((TRACKING_URI_VAR.to_owned(), uri.to_owned()));
+        if weir_server && own(TOKEN_VAR).is_none() {
+            let tags = Value::Object(identity_tags(task)).to_string();
+            let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tags);
+            env.push((TOKEN_VAR.to_owned(), format!("{TOKEN_PREFIX}{encoded}")));
+        }
     }
     let mut context = match own(RUN_CONTEXT_VAR).map(|var| serde_json::from_str(&var.value)) {
         None => Map::new(),
@@ -51,16 +71,22 @@ pub(crate) fn tracking_env(
         // tags, so the pipeline's value stays as it is.
         Some(_) => return env,
     };
-    for (key, value) in [
+    context.extend(identity_tags(task));
+    env.push((RUN_CONTEXT_VAR.to_owned(), Value::Object(context).to_string()));
+    env
+}
+
+/// Returns the `weir.*` tags that name a task.
+fn identity_tags(task: &TaskIdentity<'_>) -> Map<String, Value> {
+    [
         (TAG_RUN_ID, task.run_id),
         (TAG_TASK_ID, task.task_id),
         (TAG_TASK_NAME, task.task_name),
         (TAG_TASK_PATH, task.task_path),
-    ] {
-        context.insert(key.to_owned(), Value::String(value.to_owned()));
-    }
-    env.push((RUN_CONTEXT_VAR.to_owned(), Value::Object(context).to_string()));
-    env
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), Value::String(value.to_owned())))
+    .collect()
 }
 
 #[cfg(test)]
@@ -84,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_task_gets_the_server_and_its_identity_tags() {
-        let env = tracking_env(Some("http://127.0.0.1:8888"), &container(&[]), &task());
+        let env = tracking_env(Some("http://127.0.0.1:8888"), false, &container(&[]), &task());
         assert_eq!(env[0], (TRACKING_URI_VAR.to_owned(), "http://127.0.0.1:8888".to_owned()));
         assert_eq!(env[1].0, RUN_CONTEXT_VAR);
         let context: Value = serde_json::from_str(&env[1].1).unwrap();
@@ -101,7 +127,7 @@ mod tests {
             (TRACKING_URI_VAR, "http://mlflow.example:5000"),
             (RUN_CONTEXT_VAR, r#"{"team": "vision"}"#),
         ]);
-        let env = tracking_env(Some("http://127.0.0.1:8888"), &spec, &task());
+        let env = tracking_env(Some("http://127.0.0.1:8888"), true, &spec, &task());
         assert_eq!(env.len(), 1);
         let context: Value = serde_json::from_str(&env[0].1).unwrap();
         assert_eq!(context["team"], "vision");
@@ -110,6 +136,22 @@ mod tests {
 
     #[test]
     fn no_server_means_no_variables() {
-        assert!(tracking_env(None, &container(&[]), &task()).is_empty());
+        assert!(tracking_env(None, true, &container(&[]), &task()).is_empty());
+    }
+
+    #[test]
+    fn weirs_own_server_also_gets_the_task_token() {
+        let env = tracking_env(Some("http://127.0.0.1:8888"), true, &container(&[]), &task());
+        let (name, token) = &env[1];
+        assert_eq!(name, TOKEN_VAR);
+        let encoded = token.strip_prefix(TOKEN_PREFIX).expect("token prefix");
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).unwrap();
+        let tags: Value = serde_json::from_slice(&decoded).unwrap();
+        assert_eq!(tags["weir.task_id"], "t1");
+        assert_eq!(tags["weir.task_path"], "loop/0/train");
+        // A pipeline's own token is kept.
+        let spec = container(&[(TOKEN_VAR, "secret")]);
+        let env = tracking_env(Some("http://127.0.0.1:8888"), true, &spec, &task());
+        assert!(env.iter().all(|(name, _)| name != TOKEN_VAR));
     }
 }

@@ -127,7 +127,10 @@ impl Server {
         let executor = Arc::new(LocalExecutor::new(config.executor.clone()));
         let engine_store: Arc<dyn Store> = store.clone();
         let mut engine_config = config.engine.clone();
-        engine_config.tracking_uri.get_or_insert_with(|| tracking_uri_for(addr));
+        if engine_config.tracking_uri.is_none() {
+            engine_config.tracking_uri = Some(tracking_uri_for(addr));
+            engine_config.tracking_is_weir = true;
+        }
         let engine = Engine::new(engine_store, executor, artifacts, engine_config);
         let catalog: Arc<dyn CatalogStore> = store;
         let runs = RunsManager::new(engine.clone(), catalog.clone(), tracking.clone());

@@ -10,6 +10,7 @@
 //! error body, and each resource module builds its own responses.
 
 pub mod artifacts;
+pub mod caller;
 pub mod db;
 pub mod error;
 pub mod experiments;

@@ -105,6 +105,7 @@ pub async fn run(data_dir: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         None => {
             let embedded = EmbeddedTracking::start(data_dir).await?;
             config.tracking_uri = Some(embedded.uri.clone());
+            config.tracking_is_weir = true;
             Some(embedded)
         }
     };

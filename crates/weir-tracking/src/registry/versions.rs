@@ -6,6 +6,7 @@
 //! files when it registers a version.
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -14,6 +15,7 @@ use serde_json::{json, Value};
 use super::source::{self, Request};
 use super::{checks, store};
 use crate::artifacts::{send_uri, ArtifactPath};
+use crate::caller::TaskCaller;
 use crate::error::{Result, TrackingError};
 use crate::fields::Fields;
 use crate::runs::python_json;
@@ -26,9 +28,16 @@ const MODEL_VERSIONS_TAG: &str = "mlflow.modelVersions";
 const ACTIVE_STAGES: [&str; 2] = ["Staging", "Production"];
 
 /// `POST model-versions/create`: adds the next version of a model from a source URI.
-pub async fn create(State(state): State<TrackingState>, fields: Fields) -> Result<Json<Value>> {
+pub async fn create(
+    State(state): State<TrackingState>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Result<Json<Value>> {
     let name = checks::model_name(&fields, "name")?;
-    let tags = checks::tag_list(&fields)?;
+    let mut tags = checks::tag_list(&fields)?;
+    if let Some(caller) = TaskCaller::from_headers(&headers) {
+        caller.add_missing_tags(&mut tags);
+    }
     let request = Request {
         source: fields.str("source")?,
         run_id: fields.opt_str("run_id")?,

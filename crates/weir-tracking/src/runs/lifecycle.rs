@@ -7,11 +7,13 @@
 //! with a `deleted_time`, and restore moves it back.
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::Json;
 use rusqlite::Transaction;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::caller::TaskCaller;
 use crate::error::{Result, TrackingError};
 use crate::experiments::{active_artifact_location, parse_experiment_id};
 use crate::fields::Fields;
@@ -25,6 +27,7 @@ const RUN_STATUSES: [&str; 5] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "
 
 pub(crate) async fn create(
     State(state): State<TrackingState>,
+    headers: HeaderMap,
     fields: Fields,
 ) -> Result<Json<Value>> {
     // MLflow puts a run without an experiment id into the Default experiment.
@@ -44,6 +47,9 @@ pub(crate) async fn create(
             entries::tag_from_fields(tag).map_err(|err| in_entry(&format!("tags[{index}]"), err))
         })
         .collect::<Result<Vec<_>>>()?;
+    if let Some(caller) = TaskCaller::from_headers(&headers) {
+        caller.add_missing_tags(&mut tags);
+    }
     let run_name = resolve_run_name(fields.opt_str("run_name")?, &mut tags)?;
 
     let run = state
