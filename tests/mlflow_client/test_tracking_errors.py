@@ -209,3 +209,16 @@ def test_bad_experiment_filter(client, filter_string):
     with pytest.raises(MlflowException) as excinfo:
         client.search_experiments(filter_string=filter_string)
     assert_mlflow_error(excinfo, "INVALID_PARAMETER_VALUE")
+
+
+def test_delete_twice_and_restore_twice(client):
+    experiment_id = client.create_experiment(unique_name("twice"))
+    client.delete_experiment(experiment_id)
+    with pytest.raises(MlflowException) as excinfo:
+        client.delete_experiment(experiment_id)
+    assert excinfo.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+    client.restore_experiment(experiment_id)
+    with pytest.raises(MlflowException) as excinfo:
+        client.restore_experiment(experiment_id)
+    assert excinfo.value.error_code == "RESOURCE_DOES_NOT_EXIST"

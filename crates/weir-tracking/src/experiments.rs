@@ -141,7 +141,11 @@ async fn delete(State(state): State<TrackingState>, fields: Fields) -> Result<Js
     state
         .db
         .write(move |tx| {
-            lifecycle_stage(tx, id)?;
+            // As in MLflow, only an active experiment can be deleted; a deleted one is not
+            // found.
+            if lifecycle_stage(tx, id)? != "active" {
+                return Err(no_experiment(id));
+            }
             let now = now_ms();
             tx.execute(
                 "UPDATE tracking_experiments SET lifecycle_stage = 'deleted', last_update_time = ?1
@@ -165,7 +169,10 @@ async fn restore(State(state): State<TrackingState>, fields: Fields) -> Result<J
     state
         .db
         .write(move |tx| {
-            lifecycle_stage(tx, id)?;
+            // As in MLflow, only a deleted experiment can be restored.
+            if lifecycle_stage(tx, id)? != "deleted" {
+                return Err(no_experiment(id));
+            }
             let deleted_at: i64 = tx.query_row(
                 "SELECT last_update_time FROM tracking_experiments WHERE experiment_id = ?1",
                 [id],

@@ -42,7 +42,19 @@ async fn experiments_are_created_read_renamed_deleted_and_restored() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["error_code"], "INVALID_STATE");
 
+    // Deleting a deleted experiment, or restoring an active one, finds no experiment.
+    let (status, body) = app.post("experiments/delete", json!({ "experiment_id": "1" })).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+
     app.ok("experiments/restore", json!({ "experiment_id": "1" })).await;
+    let (status, body) = app.post("experiments/restore", json!({ "experiment_id": "1" })).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
     let (_, body) = app.get("experiments/get?experiment_id=1").await;
     assert_eq!(body["experiment"]["lifecycle_stage"], "active");
 }
