@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Measures weir's MLflow-compatible tracking server with the load script behind the MLflow
-# reference figures (/work/shared/bench/tracking), the same scenarios and arguments, and checks
-# that writes the server acknowledged survive `kill -9`. Results go to bench/results/tracking/.
+# Measures weir's MLflow-compatible tracking server with the load script that measured the
+# MLflow server (load.py, which speaks only the MLflow REST API), with the same scenarios and
+# arguments, and checks that writes the server acknowledged survive `kill -9`. Results go to bench/results/tracking/.
 #
 #   bash bench/tracking.sh                  # weir: 2 rounds and the durability check (~4 min)
 #   WITH_MLFLOW=1 bash bench/tracking.sh    # first the MLflow server, 1 round (~8 min), then weir
@@ -56,7 +56,7 @@ PYEOF
 
 start_weir() {  # start_weir PHASE DATA_DIR: starts the server and records start-up and idle use
   if curl -s -o /dev/null --max-time 2 "$URL/health"; then
-    echo "something already answers on $URL; choose another PORT" >&2
+    echo "another server already listens on $URL; choose another PORT" >&2
     exit 1
   fi
   local t0

@@ -3,7 +3,7 @@
 
 Starts `weir server` on a fresh data folder, has 8 threads log metric points
 (log-metric and 100-point log-batch calls, each thread its own key) as fast as
-the server answers, kills the server with SIGKILL after --kill-after seconds,
+the server responds, kills the server with SIGKILL after --kill-after seconds,
 starts it again on the same folder, and reads every key's history back. Prints
 one JSON line: how many points were acknowledged, how many of those are
 missing after the restart (must be 0), and how many were stored in all
@@ -38,7 +38,7 @@ def wait_health(port: int, timeout: float = 30.0) -> None:
                     return
         except OSError:
             time.sleep(0.05)
-    raise SystemExit(f"weir did not answer /health on port {port} within {timeout} s")
+    raise SystemExit(f"weir returned no 200 on /health on port {port} within {timeout} s")
 
 
 def call(conn: http.client.HTTPConnection, method: str, path: str, body=None) -> dict:
@@ -47,7 +47,7 @@ def call(conn: http.client.HTTPConnection, method: str, path: str, body=None) ->
     response = conn.getresponse()
     data = response.read()
     if response.status != 200:
-        raise RuntimeError(f"{method} {path} answered {response.status}: {data[:200]!r}")
+        raise RuntimeError(f"{method} {path} returned {response.status}: {data[:200]!r}")
     return json.loads(data) if data else {}
 
 

@@ -20,8 +20,8 @@ place of `python:3.11`.
 MLflow: Weir gives every task MLFLOW_TRACKING_URI, the address of its own
 MLflow-compatible tracking server, and tags that name the Weir run and task.
 Training logs its parameters and per-epoch metrics to an MLflow run and logs
-the fitted pipeline as an MLflow scikit-learn model; evaluation logs the test
-accuracy to the same run; registration registers that model as a new version
+the fitted pipeline as an MLflow scikit-learn model. Evaluation logs the test
+accuracy to the same run. Registration registers that model as a new version
 of `model_name` in the model registry and points the `champion` alias at it,
 so `mlflow.pyfunc.load_model("models:/digits-mlp@champion")` loads it. The
 run goes to the experiment named by MLFLOW_EXPERIMENT_NAME, or to MLflow's
@@ -161,7 +161,7 @@ def train_model(
 
         if mlflow is not None:
             # Listing the requirements skips MLflow's slower inference of them. MLflow
-            # saves with skops, which loads only the types it is told to trust.
+            # saves with skops, which loads only the types listed as trusted.
             logged = mlflow.sklearn.log_model(
                 Pipeline([("scale", scaler), ("mlp", classifier)]),
                 name="model",

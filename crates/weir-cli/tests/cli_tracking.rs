@@ -20,7 +20,7 @@ fn tracked_training() -> std::path::PathBuf {
 }
 
 #[test]
-fn weir_run_serves_tracking_to_its_tasks_and_lists_their_runs() {
+fn weir_run_lists_task_tracking_runs() {
     let weir = Weir::new();
     let outcome = weir.run(&tracked_training(), &[]);
     outcome.assert_code(0);
@@ -93,7 +93,7 @@ impl Drop for Server {
 }
 
 #[test]
-fn acknowledged_tracking_writes_survive_kill_9() {
+fn tracking_writes_survive_kill_9() {
     let weir = Weir::new();
     let server = Server::start(&weir);
     let experiment = server.ok("experiments/create", json!({ "name": "durable" }));
@@ -136,7 +136,7 @@ fn acknowledged_tracking_writes_survive_kill_9() {
 }
 
 #[test]
-fn a_server_run_waited_for_lists_its_tracking_runs() {
+fn server_run_wait_lists_tracking_runs() {
     let weir = Weir::new();
     let server = Server::start(&weir);
     let client = Weir::new();
@@ -153,7 +153,7 @@ fn a_server_run_waited_for_lists_its_tracking_runs() {
 }
 
 #[test]
-fn a_tracking_run_whose_task_died_is_ended_as_failed() {
+fn abandoned_tracking_run_ends_failed() {
     let weir = Weir::new();
     let outcome = weir.run(&pipeline("mlflow_abandoned.yaml"), &[]);
     outcome.assert_code(1);
@@ -164,15 +164,15 @@ fn a_tracking_run_whose_task_died_is_ended_as_failed() {
 }
 
 #[test]
-fn runs_and_versions_made_with_mlflow_client_are_linked_by_the_task_token() {
+fn task_token_links_client_runs_and_versions() {
     let weir = Weir::new();
     let outcome = weir.run(&pipeline("mlflow_client_calls.yaml"), &[]);
     outcome.assert_code(0);
     let runs = weir.runs();
     let run = weir.get(runs[0]["run_id"].as_str().unwrap_or_default());
-    let made = task(&run, "make-version");
-    let mlflow_run_id = made["outputs"]["parameters"]["Output"].as_str().unwrap_or_default();
-    assert_eq!(mlflow_run_id.len(), 32, "the task returned no MLflow run id: {made:#}");
+    let task_record = task(&run, "make-version");
+    let mlflow_run_id = task_record["outputs"]["parameters"]["Output"].as_str().unwrap_or_default();
+    assert_eq!(mlflow_run_id.len(), 32, "the task returned no MLflow run id: {task_record:#}");
     outcome.assert_stdout_has(&[
         "\nTracking (MLflow)\n",
         &format!("  run {mlflow_run_id} ("),

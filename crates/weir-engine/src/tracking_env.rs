@@ -109,7 +109,7 @@ mod tests {
     }
 
     #[test]
-    fn a_task_gets_the_server_and_its_identity_tags() {
+    fn env_has_server_and_task_tags() {
         let env = tracking_env(Some("http://127.0.0.1:8888"), false, &container(&[]), &task());
         assert_eq!(env[0], (TRACKING_URI_VAR.to_owned(), "http://127.0.0.1:8888".to_owned()));
         assert_eq!(env[1].0, RUN_CONTEXT_VAR);
@@ -122,7 +122,7 @@ mod tests {
     }
 
     #[test]
-    fn the_pipeline_keeps_its_own_server_and_context_keys() {
+    fn env_keeps_pipeline_server_and_context() {
         let spec = container(&[
             (TRACKING_URI_VAR, "http://mlflow.example:5000"),
             (RUN_CONTEXT_VAR, r#"{"team": "vision"}"#),
@@ -135,12 +135,12 @@ mod tests {
     }
 
     #[test]
-    fn no_server_means_no_variables() {
+    fn env_empty_without_server() {
         assert!(tracking_env(None, true, &container(&[]), &task()).is_empty());
     }
 
     #[test]
-    fn weirs_own_server_also_gets_the_task_token() {
+    fn env_token_only_for_weir_server() {
         let env = tracking_env(Some("http://127.0.0.1:8888"), true, &container(&[]), &task());
         let (name, token) = &env[1];
         assert_eq!(name, TOKEN_VAR);

@@ -19,7 +19,7 @@ fn reported(task: &TaskRecord) -> (String, Value) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tasks_get_the_tracking_server_and_their_identity() {
+async fn task_env_has_server_and_tags() {
     let config = EngineConfig { tracking_uri: Some("http://127.0.0.1:9".into()), ..test_config() };
     let h = Harness::with_config(config);
     let (run, tasks) = h.run("tracking_env.yaml", &[]).await;
@@ -54,7 +54,7 @@ async fn tasks_get_the_tracking_server_and_their_identity() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_tracking_server_tasks_get_nothing_added() {
+async fn task_env_empty_without_server() {
     let h = Harness::with_config(EngineConfig { tracking_uri: None, ..test_config() });
     let (run, tasks) = h.run("tracking_env.yaml", &[]).await;
     assert_run_state(&run, State::Succeeded);

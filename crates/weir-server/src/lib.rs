@@ -76,7 +76,7 @@ pub enum ServerError {
     Serve(std::io::Error),
 }
 
-/// Returns the folder that holds the tracking server's artifacts (`mlflow-artifacts:/` URIs)
+/// Returns the folder that contains the tracking server's artifacts (`mlflow-artifacts:/` URIs)
 /// inside a data folder.
 pub fn tracking_artifact_root(data_dir: &Path) -> PathBuf {
     data_dir.join("artifacts").join("mlflow")

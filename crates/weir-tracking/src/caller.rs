@@ -74,7 +74,7 @@ mod tests {
     }
 
     #[test]
-    fn caller_from_a_task_token_adds_only_missing_weir_tags() {
+    fn caller_adds_missing_weir_tags() {
         let caller = TaskCaller::from_headers(&headers(&token(
             r#"{"weir.run_id": "r1", "weir.task_id": "t1", "other": "x", "weir.n": 3}"#,
         )))
@@ -91,7 +91,7 @@ mod tests {
     }
 
     #[test]
-    fn other_authorization_headers_are_no_caller() {
+    fn caller_ignores_other_tokens() {
         assert_eq!(TaskCaller::from_headers(&HeaderMap::new()), None);
         for value in ["Basic dXNlcjpwdw==", "Bearer abc", "Bearer weir-task.%%%", &token("[1]")] {
             assert_eq!(TaskCaller::from_headers(&headers(value)), None, "{value}");

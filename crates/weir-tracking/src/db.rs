@@ -10,7 +10,7 @@
 //! metric logging. Both run their work on tokio's blocking pool.
 //!
 //! Durability: `synchronous = NORMAL` in WAL mode. A commit is in the operating system's page
-//! cache when the request is answered, so an acknowledged write survives `kill -9` of the
+//! cache when the response is sent, so an acknowledged write survives `kill -9` of the
 //! server; a power loss can lose the last commits but leaves the database consistent.
 
 use std::path::Path;
@@ -86,8 +86,8 @@ impl Db {
         .await
     }
 
-    /// Runs `work` in one read transaction on the blocking pool, so every statement in it sees
-    /// the same committed state.
+    /// Runs `work` in one read transaction on the blocking pool, so every statement in it reads
+    /// the same committed snapshot.
     pub async fn read<T, F>(self: &Arc<Self>, work: F) -> Result<T>
     where
         T: Send + 'static,

@@ -20,7 +20,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The code's name as it appears in `error_code`.
+    /// Returns the code's name as it appears in `error_code`.
     pub fn name(self) -> &'static str {
         match self {
             ErrorCode::InvalidParameterValue => "INVALID_PARAMETER_VALUE",
@@ -34,7 +34,7 @@ impl ErrorCode {
         }
     }
 
-    /// The HTTP status MLflow sends with the code.
+    /// Returns the HTTP status MLflow sends with the code.
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::InvalidParameterValue
@@ -83,12 +83,12 @@ impl TrackingError {
         Self::new(ErrorCode::BadRequest, message)
     }
 
-    /// `INTERNAL_ERROR`: the server failed; the message says what it was doing.
+    /// `INTERNAL_ERROR`: the server failed; the message names the operation that failed.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InternalError, message)
     }
 
-    /// A required field is missing or empty, worded as MLflow words it.
+    /// Builds the error for a missing or empty required field, in MLflow's wording.
     pub fn missing(field: &str) -> Self {
         Self::invalid(format!("Missing value for required parameter '{field}'."))
     }

@@ -16,7 +16,7 @@ use crate::fields::Fields;
 use crate::validate;
 use crate::{now_ms, TrackingState};
 
-/// The experiment routes, relative to `/api/2.0`.
+/// Returns the experiment routes, relative to `/api/2.0`.
 pub fn routes() -> Router<TrackingState> {
     Router::new()
         .route("/mlflow/experiments/create", post(create))

@@ -66,7 +66,7 @@ impl Fields {
         self.0.get(key).filter(|value| !value.is_null())
     }
 
-    /// A required string field; missing or empty is `INVALID_PARAMETER_VALUE`.
+    /// Reads a required string field; a missing or empty one is `INVALID_PARAMETER_VALUE`.
     pub fn str(&self, key: &str) -> Result<String> {
         match self.opt_str(key)? {
             Some(value) if !value.is_empty() => Ok(value),
@@ -74,8 +74,8 @@ impl Fields {
         }
     }
 
-    /// An optional string field. A JSON number or boolean is rejected, as MLflow's proto
-    /// parsing rejects it; a query string holds only text.
+    /// Reads an optional string field. A JSON number or boolean is rejected, as MLflow's proto
+    /// parsing rejects it. A query string contains only text.
     pub fn opt_str(&self, key: &str) -> Result<Option<String>> {
         match self.raw(key) {
             None => Ok(None),
@@ -87,8 +87,8 @@ impl Fields {
         }
     }
 
-    /// An optional enum field, such as a status: proto JSON sends an enum by name or by number,
-    /// and both are returned as text.
+    /// Reads an optional enum field, such as a status. Proto JSON sends an enum by name or by
+    /// number, and both are returned as text.
     pub fn opt_enum(&self, key: &str) -> Result<Option<String>> {
         match self.raw(key) {
             Some(Value::Number(number)) => Ok(Some(number.to_string())),
@@ -103,7 +103,7 @@ impl Fields {
         }
     }
 
-    /// An optional 64-bit integer, given as a JSON number or as decimal text.
+    /// Reads an optional 64-bit integer, given as a JSON number or as decimal text.
     pub fn opt_i64(&self, key: &str) -> Result<Option<i64>> {
         match self.raw(key) {
             None => Ok(None),
@@ -124,7 +124,7 @@ impl Fields {
         }
     }
 
-    /// A required double. Accepts JSON numbers, decimal text and the proto JSON names of the
+    /// Reads a required double. Accepts JSON numbers, decimal text and the proto JSON names of the
     /// special values (`NaN`, `Infinity`, `-Infinity`).
     pub fn f64(&self, key: &str) -> Result<f64> {
         match self.raw(key) {
@@ -142,7 +142,7 @@ impl Fields {
         self.raw(key).unwrap_or(&Value::Null)
     }
 
-    /// An optional boolean, given as JSON `true`/`false` or as that text.
+    /// Reads an optional boolean, given as JSON `true`/`false` or as that text.
     pub fn opt_bool(&self, key: &str) -> Result<Option<bool>> {
         match self.raw(key) {
             None => Ok(None),
@@ -156,7 +156,7 @@ impl Fields {
         }
     }
 
-    /// A list of strings; a single string reads as a list of one, a missing field as empty.
+    /// Reads a list of strings. A single string is a list of one, and a missing field is empty.
     pub fn str_list(&self, key: &str) -> Result<Vec<String>> {
         match self.raw(key) {
             None => Ok(Vec::new()),
@@ -167,7 +167,7 @@ impl Fields {
         }
     }
 
-    /// A list of objects, such as `metrics` of log-batch; a missing field reads as empty.
+    /// Reads a list of objects, such as `metrics` of log-batch. A missing field is empty.
     pub fn objects(&self, key: &str) -> Result<Vec<Fields>> {
         match self.raw(key) {
             None => Ok(Vec::new()),
@@ -182,7 +182,7 @@ impl Fields {
         }
     }
 
-    /// An optional nested object.
+    /// Reads an optional nested object.
     pub fn object(&self, key: &str) -> Result<Option<Fields>> {
         match self.raw(key) {
             None => Ok(None),
@@ -191,7 +191,7 @@ impl Fields {
         }
     }
 
-    /// The run id of a run call: `run_id`, or the older `run_uuid`.
+    /// Reads the run id of a run call: `run_id`, or the older `run_uuid`.
     pub fn run_id(&self) -> Result<String> {
         match self.opt_str("run_id")?.filter(|id| !id.is_empty()) {
             Some(id) => Ok(id),

@@ -33,11 +33,11 @@ use axum::Router;
 pub use crate::db::Db;
 pub use crate::error::{ErrorCode, Result, TrackingError};
 
-/// Tag key of a tracking run that holds the id of the Weir run whose task made it.
+/// Tag key of a tracking run that contains the id of the Weir run whose task made it.
 pub const TAG_WEIR_RUN_ID: &str = "weir.run_id";
-/// Tag key of a tracking run that holds the id of the Weir task that made it.
+/// Tag key of a tracking run that contains the id of the Weir task that made it.
 pub const TAG_WEIR_TASK_ID: &str = "weir.task_id";
-/// Tag key of a tracking run that holds the pipeline task name of the Weir task.
+/// Tag key of a tracking run that contains the pipeline task name of the Weir task.
 pub const TAG_WEIR_TASK_NAME: &str = "weir.task_name";
 
 /// Tag key of a tracking run that holds the task's path in its Weir run, such as
@@ -47,7 +47,7 @@ pub const TAG_WEIR_TASK_PATH: &str = "weir.task_path";
 /// The version `GET /version` reports: the MLflow API version Weir follows.
 pub const MLFLOW_API_VERSION: &str = "3.17.2";
 
-/// What every tracking handler shares: the database and the artifact folder.
+/// The state every tracking handler shares: the database and the artifact folder.
 #[derive(Debug)]
 pub struct Tracking {
     pub db: Arc<Db>,
@@ -120,7 +120,7 @@ pub fn is_tracking_path(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/ajax-api/")
 }
 
-/// Answers a request no route matched with MLflow's `ENDPOINT_NOT_FOUND` error, for use as a
+/// Returns MLflow's `ENDPOINT_NOT_FOUND` error for a request no route matched, for use as a
 /// fallback route.
 pub async fn endpoint_not_found(method: axum::http::Method, uri: axum::http::Uri) -> TrackingError {
     TrackingError::new(

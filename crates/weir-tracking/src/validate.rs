@@ -2,17 +2,17 @@
 
 use crate::error::{Result, TrackingError};
 
-/// Longest metric, param or tag key.
+/// Maximum length of a metric, param or tag key.
 pub const MAX_ENTITY_KEY_LENGTH: usize = 250;
-/// Longest param value.
+/// Maximum length of a param value.
 pub const MAX_PARAM_VALUE_LENGTH: usize = 6000;
-/// Longest run tag value.
+/// Maximum length of a run tag value.
 pub const MAX_TAG_VALUE_LENGTH: usize = 8000;
-/// Longest experiment name.
+/// Maximum length of an experiment name.
 pub const MAX_EXPERIMENT_NAME_LENGTH: usize = 500;
-/// Longest experiment tag key.
+/// Maximum length of an experiment tag key.
 pub const MAX_EXPERIMENT_TAG_KEY_LENGTH: usize = 250;
-/// Longest experiment tag value.
+/// Maximum length of an experiment tag value.
 pub const MAX_EXPERIMENT_TAG_VALUE_LENGTH: usize = 20000;
 
 /// Checks a metric, param or tag key: letters, digits, `_ - . / : ` and spaces only, and no

@@ -7,7 +7,7 @@ use common::App;
 use serde_json::json;
 
 #[tokio::test]
-async fn experiments_are_created_read_renamed_deleted_and_restored() {
+async fn experiment_lifecycle_round_trip() {
     let app = App::new();
     let id = app.experiment("first").await;
     assert_eq!(id, "1");
@@ -60,7 +60,7 @@ async fn experiments_are_created_read_renamed_deleted_and_restored() {
 }
 
 #[tokio::test]
-async fn unknown_experiments_and_bad_names_are_rejected_with_mlflow_codes() {
+async fn experiment_errors_use_mlflow_codes() {
     let app = App::new();
     let (status, body) = app.get("experiments/get?experiment_id=42").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

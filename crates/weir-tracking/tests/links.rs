@@ -33,7 +33,7 @@ async fn version(app: &App, run_id: &str, tags: serde_json::Value) -> String {
 }
 
 #[tokio::test]
-async fn a_weir_run_finds_its_tracking_runs_and_model_versions() {
+async fn links_find_runs_and_versions() {
     let app = App::new();
     let train = task_run(&app, "weir-a", "train", "for-loop-1/0/train").await;
     task_run(&app, "weir-other", "train", "train").await;
@@ -72,7 +72,7 @@ async fn a_weir_run_finds_its_tracking_runs_and_model_versions() {
 }
 
 #[tokio::test]
-async fn runs_left_running_by_a_finished_weir_run_are_ended() {
+async fn links_end_runs_left_running() {
     let app = App::new();
     let failed = task_run(&app, "weir-a", "fail", "fail").await;
     let killed = task_run(&app, "weir-a", "lost", "lost").await;

@@ -78,7 +78,7 @@ async fn latest_metric_prefers_step_then_timestamp_then_value() {
 }
 
 #[tokio::test]
-async fn latest_metric_of_a_batch_is_chosen_in_memory() {
+async fn latest_metric_within_one_batch() {
     let app = App::new();
     let run_id = create_run(&app).await;
     log(&app, &run_id, "loss", json!(0.9), 1, 10).await;
@@ -105,7 +105,7 @@ async fn latest_metric_of_a_batch_is_chosen_in_memory() {
 }
 
 #[tokio::test]
-async fn nan_round_trips_and_infinities_become_the_largest_doubles() {
+async fn metric_nan_and_infinity_values() {
     let app = App::new();
     let run_id = create_run(&app).await;
     log(&app, &run_id, "m", json!("NaN"), 1, 0).await;
@@ -352,7 +352,7 @@ async fn bulk_interval_rejects_bad_arguments() {
 }
 
 #[tokio::test]
-async fn logging_a_stored_point_again_with_a_model_links_it_to_the_model() {
+async fn relogged_point_links_to_model() {
     let app = App::new();
     let run_id = create_run(&app).await;
     let model = app

@@ -54,9 +54,9 @@ pub struct RunArgs {
     /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,
-    /// MLflow tracking server for the tasks, given to them as MLFLOW_TRACKING_URI [default: a
-    /// tracking server inside this weir process, which keeps its data in the data folder]
-    /// (local runs only; a server gives tasks its own address).
+    /// MLflow tracking server for the tasks, given to them as MLFLOW_TRACKING_URI. The default
+    /// is a tracking server inside this weir process that keeps its data in the data folder.
+    /// Local runs only: a server gives tasks its own address.
     #[arg(long, env = "MLFLOW_TRACKING_URI", value_name = "URI")]
     pub tracking_uri: Option<String>,
 }

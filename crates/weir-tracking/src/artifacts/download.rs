@@ -52,8 +52,8 @@ const TEXT_EXTENSIONS: &[&str] = &[
 /// Streams the file at `path` below `root`. A missing file is `RESOURCE_DOES_NOT_EXIST` and a
 /// folder is `INVALID_PARAMETER_VALUE`, as in MLflow.
 ///
-/// NOTE: `Range` headers are ignored and the whole file is sent with status 200, where
-/// MLflow's server answers 206. The `mlflow` client never sends `Range` to the proxy.
+/// NOTE: `Range` headers are ignored and the whole file is sent with status 200. The `mlflow`
+/// client sends no `Range` header to the proxy.
 pub async fn send(root: PathBuf, path: ArtifactPath) -> Result<Response> {
     let local = blocking({
         let path = path.clone();

@@ -11,9 +11,9 @@
 //! part sent twice keeps both copies, and the ETag in the complete call picks one.
 //!
 //! [`complete`] checks that each part `1..=num_parts` is listed once with the ETag of a stored
-//! copy, concatenates the parts in order into a temporary file next to the target (a kernel
-//! copy, file to file, so no part is held in memory), renames it into place and removes the
-//! staging folder. [`abort`] removes the staging folder.
+//! copy. It then concatenates the parts in order into a temporary file next to the target with
+//! a file-to-file kernel copy, so no part is held in memory. Last, it renames the file into
+//! place and removes the staging folder. [`abort`] removes the staging folder.
 //!
 //! The staging folder's name starts with [`UPLOAD_TEMP_PREFIX`], so listings hide it and
 //! [`local::resolve`] refuses every path through it: no other proxy request can read or change

@@ -127,9 +127,9 @@ pub fn in_entry(path: &str, err: TrackingError) -> TrackingError {
     TrackingError::new(err.code, format!("{path}: {}", err.message))
 }
 
-/// Stores metric points of one run and updates its latest values, one statement per point
-/// and one per distinct key. A point stored before keeps its values; a model id or dataset
-/// that it lacked is added, which is how `log_model` links a run's metrics to the model.
+/// Stores metric points of one run and updates its latest values, with one statement per point
+/// and one per distinct key. A point stored before keeps its values but gains a model id or
+/// dataset it lacked, so `log_model` can link a run's metrics to the model.
 pub fn insert_metrics(tx: &Transaction<'_>, run_key: i64, points: &[MetricPoint]) -> Result<()> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO tracking_metrics

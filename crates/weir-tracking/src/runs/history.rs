@@ -403,7 +403,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sample_keeps_first_of_each_bucket_and_the_last_point() {
+    fn sample_keeps_bucket_firsts_and_last() {
         assert_eq!(sample_indices(0, 5), Vec::<usize>::new());
         assert_eq!(sample_indices(3, 5), vec![0, 1, 2]);
         assert_eq!(sample_indices(10, 1), vec![9]);

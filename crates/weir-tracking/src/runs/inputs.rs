@@ -1,5 +1,5 @@
-//! What a run used and produced: dataset inputs and model inputs (log-inputs), model outputs
-//! (outputs), and the MLmodel summaries of log-model.
+//! The inputs and outputs of a run: dataset inputs and model inputs (log-inputs), model
+//! outputs (outputs), and the MLmodel summaries of log-model.
 //!
 //! Datasets belong to the run's experiment and are stored once per name and digest. A run that
 //! logs a dataset it already has keeps the first input tags. log-model appends a summary of

@@ -32,7 +32,7 @@ pub const TAG_RUN_NAME: &str = "mlflow.runName";
 /// Run tag that contains the JSON list of models logged with `runs/log-model`.
 pub const TAG_LOGGED_MODELS: &str = "mlflow.log-model.history";
 
-/// The run and metric routes, relative to `/api/2.0`.
+/// Returns the run and metric routes, relative to `/api/2.0`.
 pub fn routes() -> Router<TrackingState> {
     Router::new()
         .route("/mlflow/runs/create", post(lifecycle::create))

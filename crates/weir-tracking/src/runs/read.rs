@@ -131,7 +131,7 @@ pub fn runs_json(tx: &Transaction<'_>, keys: &[i64]) -> Result<Vec<Value>> {
     Ok(keys.iter().filter_map(|key| runs.remove(key)).map(RunParts::into_json).collect())
 }
 
-/// The JSON `Run` of one run id, or `RESOURCE_DOES_NOT_EXIST`.
+/// Builds the JSON `Run` of one run id, or fails with `RESOURCE_DOES_NOT_EXIST`.
 pub fn run_json(tx: &Transaction<'_>, run_id: &str) -> Result<Value> {
     let key = run_key(tx, run_id)?;
     runs_json(tx, &[key])?
